@@ -1,0 +1,85 @@
+"""The activation explorer of 01_activations: pick a function, slide its parameter, see f and f′."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nnlab.widgets import Choice, Explorer, Slider, explorer
+
+
+#: activation name -> (torch function of (x, parameter), parameter label or None, default)
+def _activation_table() -> dict[str, tuple[Callable[[Any, float], Any], str | None, float]]:
+    import torch
+    import torch.nn.functional as F
+
+    return {
+        "sigmoid": (lambda x, a: torch.sigmoid(x), None, 0.0),
+        "tanh": (lambda x, a: torch.tanh(x), None, 0.0),
+        "relu": (lambda x, a: F.relu(x), None, 0.0),
+        "leaky_relu": (lambda x, a: F.leaky_relu(x, a), "negative_slope", 0.01),
+        "prelu": (lambda x, a: F.prelu(x, torch.tensor([a], dtype=x.dtype)), "alpha", 0.25),
+        "elu": (lambda x, a: F.elu(x, a), "alpha", 1.0),
+        "selu": (lambda x, a: F.selu(x), None, 0.0),
+        "gelu": (lambda x, a: F.gelu(x), None, 0.0),
+        "gelu (tanh)": (lambda x, a: F.gelu(x, approximate="tanh"), None, 0.0),
+        "softplus": (lambda x, a: F.softplus(x, beta=max(a, 1e-3)), "beta", 1.0),
+    }
+
+
+def activation_curve(name: str, parameter: float, x_range: float, points: int = 401):
+    """``(x, f(x), f'(x))`` of a built-in activation, computed with torch autograd.
+
+    Args:
+        name: one of the names in the activation explorer's menu.
+        parameter: its parameter (negative slope, α, β), ignored by parameter-free ones.
+        x_range: x goes from -x_range to x_range.
+
+    Returns:
+        three float64 numpy arrays of length ``points``.
+    """
+    import torch
+
+    table = _activation_table()
+    if name not in table:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(table)}")
+    function = table[name][0]
+    x = torch.linspace(-x_range, x_range, points, dtype=torch.float64, requires_grad=True)
+    y = function(x, parameter)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    return x.detach().numpy(), y.detach().numpy(), grad.numpy()
+
+
+def _draw_activation(activation: str, parameter: float, x_range: float):
+    import matplotlib.pyplot as plt
+
+    x, y, dy = activation_curve(activation, parameter, x_range)
+    label = _activation_table()[activation][1]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot(x, y, color="C0")
+    left.set_title(f"{activation}" + (f"  ({label} = {parameter:.3g})" if label else ""))
+    right.plot(x, dy, color="C1")
+    right.set_title("derivative f′(x)")
+    for ax in (left, right):
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.grid(alpha=0.3)
+        ax.set_xlabel("x")
+    saturated = float((abs(dy) < 1e-3).mean())
+    figure.suptitle(f"saturated (|f′| < 0.001) on {saturated:.0%} of the range", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def activation_explorer(activation: str = "sigmoid") -> Explorer:
+    """Explore an activation: pick it, slide its parameter and the x range, see f and f′.
+
+    Introduced in 01_activations. The curves come from torch, not from your
+    exercise code, so the explorer works before you implement anything.
+    """
+    controls = {
+        "activation": Choice(activation, tuple(_activation_table()), "activation · 激活函数"),
+        "parameter": Slider(0.25, 0.0, 2.0, 0.01, "parameter (slope/α/β) · 参数"),
+        "x_range": Slider(6.0, 1.0, 20.0, 0.5, "x range · 取值范围"),
+    }
+    return explorer(_draw_activation, controls, name="activations")

@@ -1,0 +1,49 @@
+"""nbgrader configuration of the nnlab course (the repository root is the course).
+
+Authors edit ``solutions/NN/NN.ipynb``; ``make release`` (nbgrader
+generate_assignment) writes ``assignments/NN/NN.ipynb`` for students.
+Student work, grades and feedback live in git-ignored folders of a course
+directory: by default the repository root (``submitted/``, ``autograded/``,
+``feedback/``, ``gradebook.db``); ``python -m autograder --course-dir DIR``
+and the variable ``NNLAB_COURSE_DIR`` point them elsewhere.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+COURSE_DIR = os.path.abspath(os.environ.get("NNLAB_COURSE_DIR", ROOT))
+os.makedirs(COURSE_DIR, exist_ok=True)
+
+c.CourseDirectory.course_id = "nnlab"
+c.CourseDirectory.root = ROOT
+# The instructor notebooks (with solutions and hidden tests) and the student release.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+# nbgrader's own "solution" folder (generate_solution) must not be confused with solutions/.
+c.CourseDirectory.solution_directory = os.path.join(COURSE_DIR, "generated_solution")
+# Student work and results: git-ignored, in the course directory.
+c.CourseDirectory.submitted_directory = os.path.join(COURSE_DIR, "submitted")
+c.CourseDirectory.autograded_directory = os.path.join(COURSE_DIR, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(COURSE_DIR, "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_DIR, "gradebook.db")
+# The exchange students fetch from and submit to (set NNLAB_EXCHANGE on a shared server).
+c.Exchange.root = os.environ.get("NNLAB_EXCHANGE", os.path.join(COURSE_DIR, "exchange"))
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# What students see in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell timeout (seconds) for nbgrader's own executor (validate, stock autograde).
+# python -m autograder grade has its own per-cell and per-notebook budgets (autograder.toml).
+c.ExecutePreprocessor.timeout = 30
+c.Execute.timeout = 30
+
+# Feedback never contains hidden tests (nbgrader's default keeps them verbatim).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
