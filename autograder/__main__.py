@@ -1,0 +1,200 @@
+"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings.
+
+Exit status: 0 success, 1 a problem with the course or the input (the
+message says what to do), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from autograder.course import CourseError
+from autograder.settings import Settings, load_settings
+
+log = logging.getLogger("autograder")
+
+
+def _add_course_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--course-dir", metavar="DIR", default=None,
+                        help="folder with submitted/, autograded/, feedback/ and gradebook.db "
+                             "(default: the repository root)")
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits (override autograder.toml; see `settings`)")
+    for name, default, description in Settings.describe():
+        if name == "workers":
+            continue
+        flag = "--" + name.replace("_", "-")
+        kind = type(default)
+        group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(),
+                           help=f"{description} (default {default})")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    course_dir = args.course_dir
+    from autograder.course import Course
+
+    base = load_settings(Course.at(course_dir).course_dir)
+    values = {name: getattr(args, name, None) for name, _, _ in Settings.describe()}
+    return base.replace(**values)
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import release
+
+    for assignment in release(assignments=args.assignments or None):
+        print(f"released assignments/{assignment}/{assignment}.ipynb")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.grading import grade_class
+
+    report = grade_class(assignment=args.assignment, course_dir=args.course_dir,
+                         settings=_settings(args), force=args.force,
+                         students=args.student or None, scheduler=args.scheduler,
+                         progress=False if args.no_progress else None)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing new"
+    print(f"{args.assignment}: graded {len(report.graded)} ({counts}); "
+          f"{len(report.skipped)} unchanged and skipped; {len(report.errors)} grader errors")
+    for outcome in report.graded:
+        if outcome.status != "ok":
+            print(f"  {outcome.student}: {outcome.status}: {outcome.reason}")
+    for student, error in report.errors:
+        print(f"  {student}: grader error (not graded, run again): {error}")
+    return 1 if report.errors else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from autograder.reports import export_csv
+
+    path = export_csv(course_dir=args.course_dir, output=args.output,
+                      assignments=args.assignment or None)
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder.feedback import feedback
+
+    paths = feedback(assignment=args.assignment, course_dir=args.course_dir, student=args.student)
+    print(f"wrote {len(paths)} feedback file(s)")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from autograder.lms import import_zip
+
+    result = import_zip(assignment=args.assignment, archive=args.archive, course_dir=args.course_dir,
+                        roster=args.roster)
+    for student, path in result.imported:
+        print(f"imported {student}: {path}")
+    for problem in result.problems:
+        print(f"not imported: {problem}", file=sys.stderr)
+    return 1 if result.problems else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from autograder.demo import run_demo
+
+    run_demo(course_dir=args.course_dir, assignments=args.assignment or None,
+             progress=False if args.no_progress else None)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from autograder.bench import run_bench
+
+    run_bench(per_notebook=args.per_notebook, assignments=args.assignment or None,
+              workers=args.workers, dask_workers=args.dask_workers, skip_stock=args.skip_stock)
+    return 0
+
+
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+
+    current = load_settings(Course.at(args.course_dir).course_dir)
+    for name, default, description in Settings.describe():
+        print(f"{name} = {getattr(current, name)!r}   (default {default!r})\n    {description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("release", help="regenerate assignments/ from solutions/ (nbgrader)")
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    p.set_defaults(run=_cmd_release)
+
+    p = verbs.add_parser("grade", help="grade every submission of an assignment")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    _add_course_dir(p)
+    p.add_argument("--workers", type=int, default=None, help="submissions at once (default: cores)")
+    p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster at ADDRESS")
+    p.add_argument("--no-progress", action="store_true", help="plain log lines, no progress bar")
+    _add_settings(p)
+    p.set_defaults(run=_cmd_grade)
+
+    p = verbs.add_parser("export", help="write grades (with status) to a CSV file")
+    _add_course_dir(p)
+    p.add_argument("--output", metavar="PATH", help="default: grades.csv in the course folder")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.set_defaults(run=_cmd_export)
+
+    p = verbs.add_parser("feedback", help="write HTML feedback (never with hidden tests)")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    _add_course_dir(p)
+    p.add_argument("--student", help="only this student")
+    p.set_defaults(run=_cmd_feedback)
+
+    p = verbs.add_parser("import", help="import an LMS zip of submissions into submitted/")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("archive", metavar="ZIPFILE")
+    _add_course_dir(p)
+    p.add_argument("--roster", metavar="CSV", help="CSV with columns student_id and lms_name "
+                   "(or lms_id) mapping LMS names to student ids")
+    p.set_defaults(run=_cmd_import)
+
+    p = verbs.add_parser("demo", help="grade a demo class made from the notebooks and print it")
+    _add_course_dir(p)
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_cmd_demo)
+
+    p = verbs.add_parser("bench", help="time stock nbgrader autograde against this grader")
+    p.add_argument("--per-notebook", type=int, default=40, help="submissions per notebook")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--workers", type=int, default=None, help="local workers (default: cores)")
+    p.add_argument("--dask-workers", type=int, nargs="*", default=[1, 2],
+                   help="Dask LocalCluster sizes to time (default: 1 2)")
+    p.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader")
+    p.set_defaults(run=_cmd_bench)
+
+    p = verbs.add_parser("settings", help="show the grader's settings and what they mean")
+    _add_course_dir(p)
+    p.set_defaults(run=_cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.run(args)
+    except (CourseError, ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

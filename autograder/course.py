@@ -1,0 +1,81 @@
+"""Where things are: the course repository (notebooks) and a course directory (student work)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: the repository holding solutions/ and assignments/ (this package's parent folder).
+REPO = Path(os.environ.get("NNLAB_REPO", Path(__file__).resolve().parent.parent))
+
+
+class CourseError(Exception):
+    """A problem with the course set-up or with the instructor's input (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """The notebooks of the course and the folder holding one class's work.
+
+    Attributes:
+        repo: the repository with ``solutions/`` (instructor notebooks) and
+            ``assignments/`` (student release).
+        course_dir: where ``submitted/<student>/<assignment>/``, ``autograded/``,
+            ``feedback/`` and ``gradebook.db`` live.
+    """
+
+    repo: Path
+    course_dir: Path
+
+    @classmethod
+    def at(cls, course_dir: str | Path | None = None, repo: str | Path | None = None) -> Course:
+        repo_path = Path(repo or REPO).resolve()
+        return cls(repo_path, Path(course_dir or repo_path).resolve())
+
+    @property
+    def db_path(self) -> Path:
+        return self.course_dir / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.repo / "solutions" / assignment / f"{assignment}.ipynb"
+
+    def release_notebook(self, assignment: str) -> Path:
+        return self.repo / "assignments" / assignment / f"{assignment}.ipynb"
+
+    def submitted_dir(self, student: str, assignment: str) -> Path:
+        return self.course_dir / "submitted" / student / assignment
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        return self.course_dir / "autograded" / student / assignment
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        return self.course_dir / "feedback" / student / assignment
+
+    def assignments(self) -> list[str]:
+        """Assignment ids with a source notebook, in lecture order."""
+        root = self.repo / "solutions"
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+    def require_assignment(self, assignment: str) -> None:
+        if not self.source_notebook(assignment).is_file():
+            known = ", ".join(self.assignments()) or "none"
+            raise CourseError(f"unknown assignment {assignment!r}; known assignments: {known}")
+        if not self.release_notebook(assignment).is_file():
+            raise CourseError(
+                f"assignment {assignment!r} has no release notebook at "
+                f"{self.release_notebook(assignment)}; run `make release` first"
+            )
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a folder ``submitted/<student>/<assignment>/``, sorted."""
+        root = self.course_dir / "submitted"
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir())

@@ -1,0 +1,141 @@
+"""Import a zip of submissions downloaded from an LMS into ``submitted/<student>/<assignment>/``.
+
+Like ``nbgrader zip_collect``, each file's name is matched against the
+layouts LMSs produce, mapped to a student id (through a roster when the LMS
+uses its own names or ids), and copied into place. Nothing is overwritten
+silently and every file that cannot be placed is reported with the reason.
+
+Layouts recognised (file names inside the zip):
+
+- Canvas: ``<login>_<userid>_<submissionid>_<filename>`` (``_late_`` allowed after the login)
+- Moodle: ``<Full Name>_<id>_assignsubmission_file_/<filename>``
+- Blackboard: ``<Assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<filename>]``
+- plain folders: ``<student>/<filename>``
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from autograder.course import Course, CourseError
+
+#: refuse archives that would unpack to more than this (zip bombs).
+MAX_TOTAL_BYTES = 2_000_000_000
+MAX_FILE_BYTES = 200_000_000
+
+LAYOUTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("moodle", re.compile(r"^(?P<name>[^/]+?)_(?P<lms_id>\d+)_assignsubmission_\w+_/(?P<file>[^/]+)$")),
+    ("canvas", re.compile(r"^(?P<name>[a-z0-9.\-]+?)(?:_late)?_(?P<lms_id>\d+)_\d+_(?P<file>[^/]+)$")),
+    ("blackboard", re.compile(
+        r"^.+?_(?P<name>[^_/]+)_attempt_(?P<time>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:_(?P<file>[^/]+))?$")),
+    ("folders", re.compile(r"^(?P<name>[^/]+)/(?P<file>[^/]+)$")),
+)
+
+
+@dataclass
+class ImportResult:
+    """What an import placed, and every file it could not place with the reason."""
+
+    imported: list[tuple[str, Path]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_roster(path: Path) -> dict[str, str]:
+    """LMS name or id (lower-case) -> student id."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or [])
+        if "student_id" not in columns or not columns & {"lms_name", "lms_id"}:
+            raise CourseError(f"{path}: a roster needs the columns student_id and lms_name or lms_id "
+                              f"(found: {', '.join(sorted(columns)) or 'none'})")
+        mapping = {}
+        for row in reader:
+            for key in ("lms_name", "lms_id"):
+                if row.get(key):
+                    mapping[row[key].strip().lower()] = row["student_id"].strip()
+        return mapping
+
+
+def _safe(name: str) -> bool:
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts and "\\" not in name
+
+
+def _student_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip()).strip("_").lower()
+
+
+def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path | None = None,
+               roster: str | Path | None = None) -> ImportResult:
+    """Place an LMS download's files as nbgrader submissions.
+
+    Raises:
+        CourseError: when the archive is unreadable, unsafe or too large, or the roster is malformed.
+    """
+    course = Course.at(course_dir)
+    course.require_assignment(assignment)
+    mapping = _read_roster(Path(roster)) if roster else None
+    result = ImportResult()
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise CourseError(f"{archive}: not a readable zip file ({error})") from None
+    with bundle:
+        members = [m for m in bundle.infolist() if not m.is_dir()]
+        if sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
+            raise CourseError(f"{archive}: unpacks to more than {MAX_TOTAL_BYTES} bytes; refused")
+        placed: dict[str, tuple[str, str]] = {}  # student -> (member name, time)
+        for member in members:
+            name = member.filename
+            if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
+                continue
+            if not _safe(name):
+                result.problems.append(f"{name}: unsafe path in the archive (skipped)")
+                continue
+            if member.file_size > MAX_FILE_BYTES:
+                result.problems.append(f"{name}: larger than {MAX_FILE_BYTES} bytes (skipped)")
+                continue
+            match = next(((layout, m) for layout, pattern in LAYOUTS if (m := pattern.match(name))), None)
+            if match is None:
+                result.problems.append(f"{name}: does not match any known LMS file name layout")
+                continue
+            layout, found = match
+            keys = [k for k in (found.group("lms_id") if "lms_id" in found.groupdict() else None,
+                                found.group("name")) if k]
+            if mapping is not None:
+                student = next((mapping[k.lower()] for k in keys if k.lower() in mapping), None)
+                if student is None:
+                    result.problems.append(f"{name}: no roster entry for {' / '.join(keys)} ({layout})")
+                    continue
+            else:
+                student = _student_id(found.group("name"))
+            filename = found.groupdict().get("file") or f"{assignment}.ipynb"
+            data = bundle.read(member)
+            if filename.endswith(".ipynb"):
+                filename = f"{assignment}.ipynb"
+                when = found.groupdict().get("time") or ""
+                if student in placed and placed[student][1] >= when:
+                    result.problems.append(
+                        f"{name}: a second notebook for {student} (kept {placed[student][0]})")
+                    continue
+                placed[student] = (name, when)
+                try:
+                    json.loads(data.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError):
+                    result.problems.append(f"{name}: imported for {student}, but it is not valid "
+                                           "notebook JSON (it will be graded as invalid)")
+            folder = course.submitted_dir(student, assignment)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / filename).write_bytes(data)
+            if found.groupdict().get("time"):
+                stamp = datetime.strptime(found.group("time"), "%Y-%m-%d-%H-%M-%S")
+                (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S UTC"))
+            if filename.endswith(".ipynb"):
+                result.imported.append((student, folder / filename))
+    return result

@@ -1,0 +1,358 @@
+"""Grade one submission: rebuild, run in a worker, judge, and decide its status.
+
+Statuses, most serious first (one per submission, with a one-line reason):
+
+``invalid``        not a notebook, bad JSON, wrong nbformat, none of the graded cells
+``missing``        no notebook submitted
+``integrity``      the submission replaced grading machinery, or a check that passed in its
+                   kernel failed when the grader re-ran it
+``tampered``       a test or locked cell was edited, deleted, moved or duplicated (graded with
+                   the originals restored)
+``crashed``        the process died (``os._exit``, segfault, killed)
+``resource_limit`` memory, processes, output size, CPU time or file size cap reached
+``timeout``        a cell or check ran past its budget (interrupted; the rest was graded)
+``ok``             none of the above
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nnlab.checks import codec
+
+from autograder.plan import CheckCall, strip_hidden
+from autograder.settings import Settings
+from autograder.submission import (
+    InvalidSubmission,
+    Rebuilt,
+    Template,
+    nbgrader_of,
+    read_notebook,
+    rebuild,
+)
+from autograder.verify import CellVerdict, ProbeOutcome, judge_probe, verdict_outputs
+
+STATUSES = ("invalid", "missing", "integrity", "tampered", "crashed", "resource_limit", "timeout", "ok")
+
+#: exceptions raised in a cell that mean a resource cap was reached.
+_MEMORY_ERRORS = {"MemoryError", "_ArrayMemoryError", "OutOfMemoryError"}
+_LIMIT_SIGNALS = {"SIGXCPU": "CPU time", "SIGXFSZ": "file size"}
+
+
+@dataclass
+class Outcome:
+    """The result of grading one submission."""
+
+    student: str
+    assignment: str
+    status: str
+    reason: str
+    digest: str
+    notebook: dict[str, Any] | None = None
+    cells: list[CellVerdict] = field(default_factory=list)
+    max_auto: float = 0.0
+    max_manual: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def auto_score(self) -> float:
+        return sum(c.score for c in self.cells)
+
+
+def submission_digest(folder: Path, template_digest: str) -> str:
+    """A fingerprint of a submission folder's files and of the assignment version."""
+    digest = hashlib.sha256(template_digest.encode())
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def notebook_path(folder: Path, assignment: str) -> Path:
+    return folder / f"{assignment}.ipynb"
+
+
+def missing_reason(folder: Path, assignment: str) -> str:
+    if not folder.is_dir():
+        return f"no folder submitted/<student>/{assignment}/"
+    others = sorted(p.name for p in folder.glob("*.ipynb"))
+    found = f" (found: {', '.join(others)})" if others else ""
+    return f"no {assignment}.ipynb in the submission{found}"
+
+
+@dataclass
+class Prepared:
+    """A submission ready to run: its rebuilt cells and the job for the worker."""
+
+    rebuilt: Rebuilt
+    job: dict[str, Any]
+    probes: list[tuple[str, CheckCall]]  # (grade id, call) per probe index
+
+
+def prepare(template: Template, notebook: dict[str, Any], settings: Settings) -> Prepared:
+    """Rebuild the notebook and describe the run (cells without hidden tests, then probes)."""
+    rebuilt = rebuild(notebook, template)
+    anchors = template.by_id
+    cells = []
+    for index, cell in enumerate(rebuilt.cells):
+        if cell["cell_type"] != "code":
+            continue
+        grade_id = nbgrader_of(cell).get("grade_id")
+        source = cell["source"]
+        if grade_id in anchors and anchors[grade_id].kind == "test":
+            source = strip_hidden(source)
+        cells.append({"index": index, "source": source})
+    probes = [(a.grade_id, call) for a in template.anchors if a.kind == "test" for call in a.plan]
+    job = {
+        "cells": cells,
+        "probes": [{**call.as_job(), "params": codec.encode(call.params)} for _, call in probes],
+        "limits": {
+            "cell_timeout": settings.cell_timeout,
+            "notebook_timeout": settings.notebook_timeout,
+            "check_timeout": settings.check_timeout,
+            "memory_mb": settings.memory_mb,
+            "cpu_seconds": settings.cpu_seconds,
+            "max_processes": settings.max_processes,
+            "max_output_bytes": settings.max_output_bytes,
+            "max_file_bytes": settings.max_file_bytes,
+        },
+    }
+    return Prepared(rebuilt, job, probes)
+
+
+@dataclass
+class RunReport:
+    """The worker's events boiled down."""
+
+    outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    errors: dict[int, str | None] = field(default_factory=dict)
+    probes: dict[int, ProbeOutcome] = field(default_factory=dict)
+    interrupted: list[str] = field(default_factory=list)
+    killed: list[tuple[str, str]] = field(default_factory=list)  # (unit, why)
+    exits: list[dict[str, Any]] = field(default_factory=list)
+    integrity: list[str] = field(default_factory=list)
+    garbage: int = 0
+    child_errors: list[str] = field(default_factory=list)
+    output_over: bool = False
+    skipped_files: list[str] = field(default_factory=list)
+    watchdog: bool = False
+
+
+def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunReport:
+    """Fold a worker's events: the last attempt's outputs win; kills accumulate."""
+    report = RunReport(watchdog=watchdog)
+    for event in events:
+        kind = event.get("t")
+        if kind == "attempt":
+            report.probes.clear()
+            report.integrity = []
+        elif kind == "done" and isinstance(event.get("i"), int):
+            outputs = event.get("outputs")
+            report.outputs[event["i"]] = outputs if isinstance(outputs, list) else []
+            report.errors[event["i"]] = event.get("error") if isinstance(event.get("error"), str) else None
+            report.output_over |= bool(event.get("over"))
+        elif kind == "interrupted" and event.get("unit"):
+            report.interrupted.append(str(event["unit"]))
+        elif kind == "exit":
+            report.exits.append(event)
+            if event.get("killed"):
+                report.killed.append((str(event.get("unit")), str(event["killed"])))
+        elif kind == "integrity" and isinstance(event.get("changes"), list):
+            report.integrity = [str(c) for c in event["changes"]]
+        elif kind == "record" and isinstance(event.get("k"), int) and isinstance(event.get("r"), str):
+            report.probes[event["k"]] = ProbeOutcome(record=event["r"])
+        elif kind == "probe_error" and isinstance(event.get("k"), int):
+            report.probes[event["k"]] = ProbeOutcome(
+                error=(str(event.get("ename")), str(event.get("evalue", ""))))
+        elif kind == "garbage":
+            report.garbage += 1
+        elif kind == "child_error":
+            report.child_errors.append(str(event.get("trace", ""))[-500:])
+        elif kind == "skipped_files":
+            report.skipped_files = [str(f) for f in event.get("files", [])]
+    for unit, why in report.killed:
+        if unit.startswith("probe:") and int(unit.split(":")[1]) not in report.probes:
+            reason = "KeyboardInterrupt" if why == "timeout" else f"killed ({why})"
+            report.probes[int(unit.split(":")[1])] = ProbeOutcome(error=(reason, ""))
+    return report
+
+
+def _cell_label(rebuilt: Rebuilt, unit: str) -> str:
+    kind, _, number = unit.partition(":")
+    if kind == "probe":
+        return f"check #{int(number) + 1}"
+    cell = rebuilt.cells[int(number)] if number.isdigit() and int(number) < len(rebuilt.cells) else {}
+    grade_id = nbgrader_of(cell).get("grade_id")
+    return f"cell {int(number) + 1}" + (f" ({grade_id})" if grade_id else "")
+
+
+def decide_status(report: RunReport, rebuilt: Rebuilt, cells: list[CellVerdict],
+                  kernel_passed: dict[str, bool]) -> tuple[str, str]:
+    """The submission's status and its one-line reason (further findings appended)."""
+    findings: dict[str, list[str]] = {s: [] for s in STATUSES}
+    if report.integrity:
+        shown = ", ".join(report.integrity[:6]) + (" …" if len(report.integrity) > 6 else "")
+        findings["integrity"].append(f"replaced grading machinery: {shown}")
+    if report.garbage:
+        findings["integrity"].append("wrote into the grader's event channel")
+    for cell in cells:
+        visible = [v for call, v in cell.verdicts if not call.hidden]
+        if kernel_passed.get(cell.grade_id) and any(not v.passed for v in visible):
+            findings["integrity"].append(
+                f"{cell.grade_id} passed in the notebook but failed when the grader re-ran it "
+                "(grading code altered, or the function redefined after its test)")
+    findings["tampered"] += rebuilt.tampering
+    for exit_event in report.exits:
+        unit = exit_event.get("unit")
+        where = f" in {_cell_label(rebuilt, unit)}" if unit else ""
+        if exit_event.get("killed") == "output":
+            findings["resource_limit"].append(f"output flood{where} (stopped)")
+        elif exit_event.get("killed") == "timeout":
+            findings["timeout"].append(f"{_cell_label(rebuilt, unit) if unit else 'notebook'} "
+                                       "did not stop when interrupted (killed)")
+        elif exit_event.get("signal") in _LIMIT_SIGNALS:
+            findings["resource_limit"].append(f"{_LIMIT_SIGNALS[exit_event['signal']]} limit{where}")
+        elif "signal" in exit_event:
+            findings["crashed"].append(f"process killed by {exit_event['signal']}{where}")
+        elif exit_event.get("code") not in (0, None):
+            findings["crashed"].append(f"process exited with code {exit_event['code']}{where}")
+    if report.child_errors:
+        findings["crashed"].append("the notebook's process failed outside any cell")
+    if report.watchdog:
+        findings["crashed"].append("the sandbox stopped responding (killed by the grader's watchdog)")
+    if report.output_over:
+        findings["resource_limit"].append("output size limit reached (output truncated)")
+    for index, outputs in report.outputs.items():
+        for output in outputs:
+            if output.get("output_type") != "error":
+                continue
+            name, value = str(output.get("ename")), str(output.get("evalue"))
+            label = _cell_label(rebuilt, f"cell:{index}")
+            if name in _MEMORY_ERRORS or "can't allocate memory" in value or "not enough memory" in value:
+                findings["resource_limit"].append(f"memory limit in {label}")
+            elif name == "BlockingIOError" or "can't start new thread" in value:
+                findings["resource_limit"].append(f"process limit in {label}")
+            elif name == "OutputLimitExceeded":
+                findings["resource_limit"].append(f"output size limit in {label}")
+    for unit in dict.fromkeys(report.interrupted):
+        findings["timeout"].append(f"{_cell_label(rebuilt, unit)} ran past its time budget (interrupted)")
+    for status in STATUSES:
+        if findings[status]:
+            others = [f for s in STATUSES if s != status for f in findings[s]]
+            first = list(dict.fromkeys(findings[status]))
+            reason = "; ".join(first)
+            if others:
+                reason += " | also: " + "; ".join(dict.fromkeys(others))
+            return status, reason
+    return "ok", "; ".join(rebuilt.notes)
+
+
+def assemble(template: Template, prepared: Prepared, report: RunReport, *,
+             language: str) -> tuple[dict[str, Any], list[CellVerdict], dict[str, bool]]:
+    """The autograded notebook, the test-cell verdicts, and which cells passed in the kernel."""
+    anchors = template.by_id
+    by_cell: dict[str, CellVerdict] = {
+        a.grade_id: CellVerdict(a.grade_id, a.points) for a in template.anchors if a.kind == "test"}
+    for k, (grade_id, call) in enumerate(prepared.probes):
+        outcome = report.probes.get(k, ProbeOutcome())
+        by_cell[grade_id].verdicts.append((call, judge_probe(call, outcome, language=language)))
+    cells = copy.deepcopy(prepared.rebuilt.cells)
+    kernel_passed: dict[str, bool] = {}
+    seen_ids: set[str] = set()
+    for index, cell in enumerate(cells):
+        if not isinstance(cell.get("id"), str) or cell["id"] in seen_ids:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen_ids.add(cell["id"])
+        if cell["cell_type"] != "code":
+            continue
+        outputs = report.outputs.get(index)
+        grade_id = nbgrader_of(cell).get("grade_id")
+        if grade_id in by_cell:
+            kernel_passed[grade_id] = outputs is not None and report.errors.get(index) is None
+            cell["outputs"] = verdict_outputs(by_cell[grade_id], outputs or [], language=language)
+        elif outputs is None:
+            cell["outputs"] = [_not_run_output(index, report, prepared.rebuilt)]
+        else:
+            cell["outputs"] = [o for o in outputs if o.get("output_type") in
+                               ("stream", "display_data", "execute_result", "error")]
+        for output in cell["outputs"]:
+            _sanitize_output(output)
+    notebook = {
+        "cells": cells,
+        "metadata": copy.deepcopy(template.metadata),
+        "nbformat": 4,
+        "nbformat_minor": max(template.nbformat_minor, 5),
+    }
+    _ = anchors
+    return notebook, list(by_cell.values()), kernel_passed
+
+
+def _not_run_output(index: int, report: RunReport, rebuilt: Rebuilt) -> dict[str, Any]:
+    unit = f"cell:{index}"
+    killed = dict(report.killed)
+    why = "it was stopped: " + killed[unit] if unit in killed else "the notebook ended before it"
+    if any(e.get("unit") == unit and ("signal" in e or e.get("code")) for e in report.exits):
+        why = "it ended the notebook's process"
+    return {"output_type": "stream", "name": "stderr",
+            "text": f"[grader] {_cell_label(rebuilt, unit)} was skipped: {why}; "
+                    "the rest of the notebook was graded without it.\n"}
+
+
+_SAFE_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
+              "image/svg+xml", "application/json", "application/vnd.jupyter.widget-view+json")
+
+
+def _sanitize_output(output: dict[str, Any]) -> None:
+    """Keep only known output fields and display types (no scripts in the instructor's browser)."""
+    if "data" in output and isinstance(output["data"], dict):
+        output["data"] = {k: v for k, v in output["data"].items() if k in _SAFE_MIME}
+        html = output["data"].get("text/html")
+        if isinstance(html, str) and "<script" in html.lower():
+            output["data"]["text/html"] = html.replace("<script", "&lt;script").replace(
+                "<SCRIPT", "&lt;SCRIPT")
+        if not isinstance(output.get("metadata"), dict):
+            output["metadata"] = {}
+    if output.get("output_type") == "stream":
+        output["name"] = "stderr" if output.get("name") == "stderr" else "stdout"
+        output["text"] = str(output.get("text", ""))
+    if output.get("output_type") == "error":
+        output["ename"], output["evalue"] = str(output.get("ename")), str(output.get("evalue"))
+        output["traceback"] = [str(line) for line in output.get("traceback", [])]
+    if output.get("output_type") == "execute_result":
+        output["execution_count"] = None
+
+
+def grade_notebook(template: Template, student: str, folder: Path, run: Any, settings: Settings,
+                   template_digest: str) -> Outcome:
+    """Grade one student's folder; ``run(job, folder) -> (events, watchdog)`` executes the job."""
+    started = time.monotonic()
+    assignment = template.assignment
+    digest = submission_digest(folder, template_digest)
+    base = dict(student=student, assignment=assignment, digest=digest,
+                max_auto=template.max_auto, max_manual=template.max_manual)
+    path = notebook_path(folder, assignment)
+    if not path.is_file():
+        return Outcome(status="missing", reason=missing_reason(folder, assignment), **base)
+    try:
+        prepared = prepare(template, read_notebook(path), settings)
+    except InvalidSubmission as error:
+        return Outcome(status="invalid", reason=str(error), **base)
+    events, watchdog = run(prepared.job, folder)
+    report = read_events(events, watchdog=watchdog)
+    notebook, cells, kernel_passed = assemble(template, prepared, report, language=settings.language)
+    status, reason = decide_status(report, prepared.rebuilt, cells, kernel_passed)
+    internal = [m for c in cells for m in c.internal_errors]
+    if internal:
+        reason += " | checker error (not the student's fault): " + internal[0]
+    if report.skipped_files:
+        reason += f" | not copied (links or special files): {', '.join(report.skipped_files[:5])}"
+    return Outcome(status=status, reason=reason, notebook=notebook, cells=cells,
+                   seconds=time.monotonic() - started, **base)
