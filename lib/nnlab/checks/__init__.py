@@ -38,6 +38,8 @@ CHECK_MODULES = (
     "nnlab.checks.preprocessing",
     "nnlab.checks.initialization",
     "nnlab.checks.regularization",
+    "nnlab.checks.dropout",
+    "nnlab.checks.augmentation",
     "nnlab.checks.tuning",
 )
 

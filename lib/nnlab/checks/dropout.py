@@ -1,0 +1,394 @@
+"""Checks for the random layers of 04_regularization: dropout, DropConnect, stochastic depth.
+
+Your layer draws its own random numbers, so outputs cannot be compared with
+torch value by value. Each check is *structural* (every output entry is one
+a correct layer could produce: 0 or x / p_keep, a residual added wholly or
+not at all), compared with torch where torch has the layer
+(``torch.nn.functional.dropout``: the same fraction of zeros and the same
+scale on the same x), and *statistical*: fractions and means within 5
+standard errors of their expectation, with a fixed seed.
+
+``p_drop`` is the probability of dropping a unit (torch's ``p``); the
+lecture's ``p`` is the keep probability ``p_keep = 1 - p_drop``;
+``p_survive`` is the probability that a residual branch is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnlab.checks.compare import as_array, value_of
+from nnlab.checks.regularization import (
+    BANDS,
+    NOTEBOOK,
+    P_CONFUSION,
+    Functions,
+    close_to,
+    fail,
+    fraction_within,
+    off_zero,
+    tensor64,
+    torch_dropout,
+    torch_dropout_scale,
+    unpack,
+    within,
+)
+from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.i18n import Text
+
+# --------------------------------------------------------------------------- dropout
+
+def _dropout_x(p: Params) -> np.ndarray:
+    # off 0, so "this entry was dropped" is exactly "out == 0"
+    return off_zero(np.random.default_rng(p["seed"]).standard_normal(tuple(p["shape"])))
+
+
+def _dropout_calls(function: Callable[..., Any], x: np.ndarray, p: Params) -> Record:
+    record: Record = {}
+    for inverted in (True, False):
+        mode = "inverted" if inverted else "vanilla"
+        for train in (True, False):
+            rng = np.random.default_rng(p["seed"] + (1 if train else 2))
+            record[f"{mode}_{'train' if train else 'test'}"] = call(
+                function, x, p["p_drop"], train, rng, inverted=inverted)
+    return record
+
+
+def _dropout_run(functions: Functions, p: Params) -> Record:
+    return _dropout_calls(functions["forward"], _dropout_x(p), p)
+
+
+def _mode_text(mode: str, train: bool) -> Text:
+    flag = "True" if mode == "inverted" else "False"
+    return Text(f"dropout_forward (inverted={flag}, train={train})")
+
+
+def _judge_dropout_train(record: Record, x: np.ndarray, p: Params, mode: str) -> None:
+    what = _mode_text(mode, True)
+    p_drop = p["p_drop"]
+    p_keep = 1.0 - p_drop
+    out, mask = unpack(value_of(record, what), what, ("out", "mask"))
+    out = as_array(out, what + Text(": out", "：out"), x)
+    n = x.size
+    dropped = int((out == 0).sum())
+    torch_out = torch_dropout(x, p_drop, seed=p["seed"])
+    torch_frac = float((torch_out == 0).mean())
+    cause = P_CONFUSION if abs(dropped / n - p_keep) <= BANDS * math.sqrt(p_drop * p_keep / n) else Text(
+        "each entry must be zeroed independently with probability p_drop (not the keep probability).",
+        "每个元素应独立地以概率 p_drop 被置零（不是保留概率）。")
+    fraction_within(
+        dropped, n, p_drop, what=what + Text(": fraction of zeros", "：置零比例"),
+        name=Text(f"fraction of zeroed entries (p_drop = {p_drop:g})",
+                  f"被置零的比例（p_drop = {p_drop:g}）"),
+        extra=Text(f"torch.nn.functional.dropout(x, p={p_drop:g}) zeroes {torch_frac:.4g} of the same x",
+                   f"torch.nn.functional.dropout(x, p={p_drop:g}) 对同一 x 置零 {torch_frac:.4g}"),
+        cause=cause,
+        next_step=Text("draw a keep mask: rng.random(x.shape) < 1 - p_drop.",
+                       "生成保留掩码：rng.random(x.shape) < 1 - p_drop。"),
+    )
+    kept = out != 0
+    ratio = out[kept] / x[kept]
+    scale = torch_dropout_scale(p_drop) if mode == "inverted" else 1.0
+    if not np.allclose(ratio, scale, rtol=1e-7, atol=1e-7):
+        typical = float(np.median(ratio)) if ratio.size else float("nan")
+        if mode == "inverted":
+            cause = Text(
+                "inverted dropout divides the kept entries by p_keep = 1 − p_drop at train time, as "
+                "torch.nn.functional.dropout does (kept x becomes x / p_keep); "
+                + ("you divided by p_drop." if np.isclose(typical, 1 / p_drop) else
+                   "the kept entries were not scaled." if np.isclose(typical, 1) else ""),
+                "反向（inverted）dropout 在训练时把保留的元素除以 p_keep = 1 − p_drop，与 "
+                "torch.nn.functional.dropout 相同（保留的 x 变为 x / p_keep）；"
+                + ("你除以了 p_drop。" if np.isclose(typical, 1 / p_drop) else
+                   "保留的元素没有缩放。" if np.isclose(typical, 1) else ""))
+        else:
+            cause = Text("vanilla dropout (inverted=False) keeps entries unchanged at train time and "
+                         "scales by p_keep at test time instead.",
+                         "普通 dropout（inverted=False）训练时保留的元素不变，改为测试时乘以 p_keep。")
+        fail(what + Text(": kept entries", "：保留的元素"),
+             Text("are scaled by the wrong factor", "缩放因子错误"),
+             detail=Text(f"kept entries are x·{typical:.4g} (median), expected x·{scale:.4g}",
+                         f"保留的元素为 x·{typical:.4g}（中位数），应为 x·{scale:.4g}"),
+             cause=cause)
+    # expected value: E[out] = x (inverted) or p_keep·x (vanilla)
+    target = 1.0 if mode == "inverted" else p_keep
+    var_factor = p_drop / p_keep if mode == "inverted" else p_keep * p_drop
+    within(float(np.mean(out - target * x)), 0.0, math.sqrt(var_factor * np.sum(x**2)) / n,
+           what=what + Text(": mean", "：均值"),
+           name=Text(f"mean(out − {target:g}·x)", f"mean(out − {target:g}·x)"),
+           cause=Text("the expected train-time output must be x for inverted dropout and p_keep·x "
+                      "for vanilla dropout.",
+                      "训练时输出的期望：inverted dropout 应为 x，普通 dropout 应为 p_keep·x。"))
+    mask_what = what + Text(": mask", "：mask")
+    if not isinstance(mask, np.ndarray) or mask.shape != x.shape or mask.dtype == bool:
+        got = type(mask).__name__
+        if isinstance(mask, np.ndarray):
+            got += f" {mask.shape} {mask.dtype}"
+        fail(mask_what, Text("is not the array out was multiplied by", "不是 out 所乘的数组"),
+             detail=Text(f"got {got}, expected a float array of x's shape {x.shape}",
+                         f"得到 {got}，应为与 x 形状 {x.shape} 相同的浮点数组"),
+             cause=Text("mask holds the factor each entry was multiplied by (0 or the scale), so that "
+                        "out == x * mask and dropout_backward can reuse it.",
+                        "mask 保存每个元素所乘的因子（0 或缩放系数），使 out == x * mask，"
+                        "dropout_backward 可以直接复用。"),
+             next_step=Text("return mask = (rng.random(x.shape) < p_keep) / p_keep for inverted dropout.",
+                            "inverted dropout 返回 mask = (rng.random(x.shape) < p_keep) / p_keep。"))
+    if not np.allclose(out, x * mask, rtol=1e-7, atol=1e-7):
+        fail(mask_what, Text("does not match out", "与 out 不一致"),
+             detail=Text(f"out != x * mask at {int((~np.isclose(out, x * mask)).sum())} of {n} positions",
+                         f"{n} 个位置中有 {int((~np.isclose(out, x * mask)).sum())} 处 out != x * mask"),
+             cause=Text("the returned mask is not the one used (or not scaled like out).",
+                        "返回的 mask 不是实际使用的那个（或缩放与 out 不同）。"),
+             next_step=Text("compute out = x * mask with the mask you return.",
+                            "用返回的那个 mask 计算 out = x * mask。"))
+
+
+def _judge_dropout_test(record: Record, x: np.ndarray, p: Params, mode: str) -> None:
+    what = _mode_text(mode, False)
+    out, _mask = unpack(value_of(record, what), what, ("out", "mask"))
+    p_keep = 1.0 - p["p_drop"]
+    unchanged = F.dropout(tensor64(x), p=p["p_drop"], training=False).numpy()  # torch at test time: x
+    if mode == "inverted":
+        expected, cause = unchanged, Text(
+            "inverted dropout already scaled at train time, so at test time out = x (no mask, no "
+            "scaling), like torch.nn.functional.dropout(x, training=False).",
+            "inverted dropout 已在训练时缩放，测试时 out = x（不丢弃、不缩放），与 "
+            "torch.nn.functional.dropout(x, training=False) 相同。")
+    else:
+        expected, cause = unchanged * p_keep, Text(
+            "vanilla dropout approximates the expectation at test time: every unit is on and "
+            "out = p_keep · x (the lecture's predict() multiplies by p, the keep probability).",
+            "普通 dropout 在测试时近似期望：所有单元都保留，out = p_keep · x"
+            "（课件 predict() 中乘以保留概率 p）。")
+    alternatives = ((unchanged * p["p_drop"], P_CONFUSION),)
+    close_to(out, expected, what=what + Text(": out", "：out"), cause=cause, alternatives=alternatives)
+
+
+def _dropout_judge(record: Record, p: Params) -> None:
+    x = _dropout_x(p)
+    for mode in ("inverted", "vanilla"):
+        _judge_dropout_train(record[f"{mode}_train"], x, p, mode)
+        _judge_dropout_test(record[f"{mode}_test"], x, p, mode)
+
+
+register(Spec(
+    "dropout_forward", NOTEBOOK,
+    Text("dropout_forward: inverted and vanilla dropout, train and test, agree with torch",
+         "dropout_forward：inverted 与普通 dropout 的训练/测试输出与 torch 一致"),
+    ("forward",), _dropout_run, _dropout_judge, {"seed": 0, "shape": (100, 50), "p_drop": 0.2},
+))
+
+
+def _dropout_backward_run(functions: Functions, p: Params) -> Record:
+    x = _dropout_x(p)
+    dout = np.random.default_rng(p["seed"] + 7919).standard_normal(x.shape)
+    record: Record = {}
+    for inverted in (True, False):
+        mode = "inverted" if inverted else "vanilla"
+        forward = call(functions["forward"], x, p["p_drop"], True,
+                       np.random.default_rng(p["seed"] + 1), inverted=inverted)
+        value = forward.get("value")
+        if "error" in forward or not isinstance(value, (tuple, list)) or len(value) != 2:
+            record[mode] = {"forward": forward}
+            continue
+        out, mask = value  # the mask stays in this process; only out and dx are recorded
+        record[mode] = {"out": out, "dx": call(functions["backward"], dout, mask)}
+    return record
+
+
+def _dropout_backward_judge(record: Record, p: Params) -> None:
+    x = _dropout_x(p)
+    dout = np.random.default_rng(p["seed"] + 7919).standard_normal(x.shape)
+    for mode in ("inverted", "vanilla"):
+        entry = record[mode]
+        if "forward" in entry:
+            what = _mode_text(mode, True)
+            unpack(value_of(entry["forward"], what), what, ("out", "mask"))
+        out = as_array(entry["out"], _mode_text(mode, True) + Text(": out"), x)
+        # the Jacobian of your forward pass is diagonal: d out / d x = out / x, measured by autograd
+        xt = tensor64(x, grad=True)
+        (xt * tensor64(out / x)).backward(tensor64(dout))
+        flag = "True" if mode == "inverted" else "False"
+        close_to(value_of(entry["dx"], Text("dropout_backward")), xt.grad.numpy(),
+                 what=Text(f"dropout_backward (after inverted={flag}): dx",
+                           f"dropout_backward（inverted={flag} 之后）：dx"),
+                 cause=Text("dx = dout * mask: the gradient flows only through kept entries, scaled "
+                            "exactly as the forward pass scaled them.",
+                            "dx = dout * mask：梯度只流经保留的元素，缩放方式与前向传播完全相同。"))
+
+
+register(Spec(
+    "dropout_backward", NOTEBOOK,
+    Text("dropout_backward routes dout through the mask (autograd)",
+         "dropout_backward 让 dout 按掩码回传（与 autograd 一致）"),
+    ("forward", "backward"), _dropout_backward_run, _dropout_backward_judge,
+    {"seed": 0, "shape": (40, 30), "p_drop": 0.3},
+))
+
+
+# --------------------------------------------------------------------------- DropConnect
+
+def _dropconnect_inputs(p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(p["seed"])
+    n, d, h = p["N"], p["D"], p["H"]
+    return (rng.standard_normal((n, d)), off_zero(rng.standard_normal((d, h))),
+            rng.standard_normal(h))
+
+
+def _dropconnect_run(functions: Functions, p: Params) -> Record:
+    x, W, b = _dropconnect_inputs(p)
+    return {
+        "train": call(functions["function"], x, W, b, p["p_drop"], True,
+                      np.random.default_rng(p["seed"] + 1)),
+        "test": call(functions["function"], x, W, b, p["p_drop"], False,
+                     np.random.default_rng(p["seed"] + 2)),
+    }
+
+
+def _dropconnect_judge(record: Record, p: Params) -> None:
+    x, W, b = _dropconnect_inputs(p)
+    p_drop = p["p_drop"]
+    what = Text("dropconnect_forward (train=True)")
+    out, mask = unpack(value_of(record["train"], what), what, ("out", "mask"))
+    mask_what = what + Text(": mask", "：mask")
+    if not isinstance(mask, np.ndarray) or mask.shape != W.shape:
+        got = mask.shape if isinstance(mask, np.ndarray) else type(mask).__name__
+        fail(mask_what, Text("should have W's shape", "形状应与 W 相同"),
+             detail=Text(f"expected {W.shape}, got {got}", f"应为 {W.shape}，得到 {got}"),
+             cause=Text("DropConnect drops weights, not activations: one mask entry per weight "
+                        "(shared by the whole batch); a mask of x's or out's shape is dropout.",
+                        "DropConnect 丢弃的是权重而不是激活：每个权重一个掩码元素（整个批次共享）；"
+                        "与 x 或 out 同形状的掩码是 dropout。"),
+             next_step=Text("draw mask = (rng.random(W.shape) < p_keep) / p_keep.",
+                            "生成 mask = (rng.random(W.shape) < p_keep) / p_keep。"))
+    mask = np.asarray(mask, dtype=np.float64)
+    dropped = int((mask == 0).sum())
+    fraction_within(
+        dropped, mask.size, p_drop, what=mask_what,
+        name=Text(f"fraction of dropped weights (p_drop = {p_drop:g})",
+                  f"被丢弃权重的比例（p_drop = {p_drop:g}）"),
+        cause=P_CONFUSION if abs(dropped / mask.size - (1 - p_drop)) < 0.05 else None)
+    scale = torch_dropout_scale(p_drop)
+    values = mask[mask != 0]
+    if not np.allclose(values, scale, rtol=1e-7, atol=1e-7):
+        typical = float(np.median(values)) if values.size else float("nan")
+        fail(mask_what, Text("has the wrong scale", "缩放错误"),
+             detail=Text(f"kept weights are multiplied by {typical:.4g}, expected {scale:.4g}",
+                         f"保留的权重乘以 {typical:.4g}，应为 {scale:.4g}"),
+             cause=Text("this notebook's DropConnect is inverted like inverted dropout: kept weights "
+                        "are divided by p_keep = 1 − p_drop at train time, so test time is plain "
+                        "x @ W + b.",
+                        "本 notebook 的 DropConnect 与 inverted dropout 一样做反向缩放：训练时保留的权重"
+                        "除以 p_keep = 1 − p_drop，因此测试时就是 x @ W + b。"))
+    reference = torch.addmm(tensor64(b), tensor64(x), tensor64(W) * tensor64(mask)).numpy()
+    close_to(out, reference, what=what + Text(": out", "：out"),
+             cause=Text("out = x @ (W * mask) + b with the mask you return (mask already holds the "
+                        "scale); the bias is not dropped.",
+                        "out = x @ (W * mask) + b，使用你返回的 mask（已含缩放）；偏置不丢弃。"))
+    test_what = Text("dropconnect_forward (train=False)")
+    test_out, _ = unpack(value_of(record["test"], test_what), test_what, ("out", "mask"))
+    plain = F.linear(tensor64(x), tensor64(W).T, tensor64(b)).numpy()
+    close_to(test_out, plain, what=test_what + Text(": out", "：out"),
+             cause=Text("at test time every weight is used, unscaled: out = x @ W + b.",
+                        "测试时使用全部权重且不缩放：out = x @ W + b。"))
+
+
+register(Spec(
+    "dropconnect_forward", NOTEBOOK,
+    Text("dropconnect_forward drops weights (mask of W's shape), matches torch matmul",
+         "dropconnect_forward 丢弃权重（掩码与 W 同形状），与 torch 矩阵乘法一致"),
+    ("function",), _dropconnect_run, _dropconnect_judge,
+    {"seed": 0, "N": 8, "D": 60, "H": 50, "p_drop": 0.3},
+))
+
+
+# --------------------------------------------------------------------------- stochastic depth
+
+def _depth_inputs(p: Params) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(p["seed"])
+    shape = tuple(p["shape"])
+    return rng.standard_normal(shape), off_zero(rng.standard_normal(shape), margin=0.05)
+
+
+def _depth_run(functions: Functions, p: Params) -> Record:
+    x, residual = _depth_inputs(p)
+    return {
+        "train": call(functions["function"], x, residual, p["p_survive"], True,
+                      np.random.default_rng(p["seed"] + 1)),
+        "test": call(functions["function"], x, residual, p["p_survive"], False,
+                     np.random.default_rng(p["seed"] + 2)),
+    }
+
+
+def _depth_judge(record: Record, p: Params) -> None:
+    x, residual = _depth_inputs(p)
+    p_survive = p["p_survive"]
+    n = x.shape[0]
+    what = Text("stochastic_depth (train=True)")
+    out = as_array(value_of(record["train"], what), what, x)
+    delta = (tensor64(out) - tensor64(x)).reshape(n, -1).numpy()  # what was added to x, per sample
+    flat_res = residual.reshape(n, -1)
+    skipped = np.all(np.isclose(delta, 0.0, rtol=0, atol=1e-9), axis=1)
+    kept = np.all(np.isclose(delta, flat_res, rtol=1e-7, atol=1e-9), axis=1)
+    scaled = np.all(np.isclose(delta, flat_res / p_survive, rtol=1e-7, atol=1e-9), axis=1)
+    if (scaled & ~kept).any() and not (~(skipped | scaled)).any():
+        fail(what, Text("scales the kept residual branch", "对保留的残差分支做了缩放"),
+             detail=Text(f"{int(scaled.sum())} samples got x + residual / p_survive",
+                         f"{int(scaled.sum())} 个样本得到 x + residual / p_survive"),
+             cause=Text("this notebook follows the stochastic depth paper (Huang et al. 2016): in "
+                        "training out = x + b·residual with b ∈ {0, 1} (no scaling); the expectation "
+                        "p_survive·residual is taken at test time. (torchvision's StochasticDepth "
+                        "uses the inverted variant instead.)",
+                        "本 notebook 遵循随机深度原论文（Huang 等，2016）：训练时 out = x + b·residual，"
+                        "b ∈ {0, 1}，不缩放；测试时取期望 p_survive·residual。"
+                        "（torchvision 的 StochasticDepth 用的是反向缩放版本。）"))
+    mixed = ~(skipped | kept)
+    if mixed.any():
+        fail(what, Text("is not all-or-nothing per sample", "没有按样本整体保留或跳过"),
+             detail=Text(f"{int(mixed.sum())} of {n} samples got only part of their residual "
+                         "(or a changed one)",
+                         f"{n} 个样本中有 {int(mixed.sum())} 个只加了部分残差（或残差被改变）"),
+             cause=Text("stochastic depth skips the whole residual branch of a sample: draw one "
+                        "Bernoulli(p_survive) per sample, shape (N, 1, ..., 1), and broadcast it.",
+                        "随机深度对一个样本整体跳过残差分支：每个样本抽一个 Bernoulli(p_survive)，"
+                        "形状 (N, 1, ..., 1)，再广播。"),
+             next_step=Text("b = rng.random((N,) + (1,) * (x.ndim - 1)) < p_survive",
+                            "b = rng.random((N,) + (1,) * (x.ndim - 1)) < p_survive"))
+    survived = int(kept.sum())
+    near_flip = abs(survived / n - (1 - p_survive)) <= BANDS * math.sqrt(p_survive * (1 - p_survive) / n)
+    fraction_within(
+        survived, n, p_survive, what=what + Text(": survival", "：保留比例"),
+        name=Text(f"fraction of samples that kept the residual (p_survive = {p_survive:g})",
+                  f"保留残差的样本比例（p_survive = {p_survive:g}）"),
+        cause=Text("p_survive is the probability of KEEPING the residual branch, not of dropping it.",
+                   "p_survive 是*保留*残差分支的概率，而不是丢弃的概率。") if near_flip else Text(
+            "each sample survives independently with probability p_survive (one draw per sample, "
+            "not one for the whole batch).",
+            "每个样本以概率 p_survive 独立保留（每个样本抽一次，而不是整个批次抽一次）。"))
+    test_what = Text("stochastic_depth (train=False)")
+    expected = torch.add(tensor64(x), tensor64(residual), alpha=p_survive).numpy()
+    close_to(value_of(record["test"], test_what), expected, what=test_what,
+             alternatives=((x + residual, Text(
+                 "at test time use the expectation of the training output, out = x + p_survive · "
+                 "residual (this notebook does not scale at train time).",
+                 "测试时取训练输出的期望 out = x + p_survive · residual（本 notebook 训练时不缩放）。")),),
+             cause=Text("at test time every layer is used and the residual is weighted by its "
+                        "survival probability: out = x + p_survive · residual.",
+                        "测试时使用所有层，残差按保留概率加权：out = x + p_survive · residual。"))
+
+
+register(Spec(
+    "stochastic_depth", NOTEBOOK,
+    Text("stochastic_depth: per-sample skips in training, expectation at test",
+         "stochastic_depth：训练时按样本跳过，测试时取期望"),
+    ("function",), _depth_run, _depth_judge,
+    {"seed": 0, "shape": (500, 4), "p_survive": 0.8},
+))
+
+
