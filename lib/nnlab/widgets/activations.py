@@ -7,6 +7,9 @@ from typing import Any
 
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
+#: a parameter-free activation's slider value (the slider is disabled for it).
+_NO_PARAMETER = 0.0
+
 
 #: activation name -> (torch function of (x, parameter), parameter label or None, default)
 def _activation_table() -> dict[str, tuple[Callable[[Any, float], Any], str | None, float]]:
@@ -14,15 +17,15 @@ def _activation_table() -> dict[str, tuple[Callable[[Any, float], Any], str | No
     import torch.nn.functional as F
 
     return {
-        "sigmoid": (lambda x, a: torch.sigmoid(x), None, 0.0),
-        "tanh": (lambda x, a: torch.tanh(x), None, 0.0),
-        "relu": (lambda x, a: F.relu(x), None, 0.0),
+        "sigmoid": (lambda x, a: torch.sigmoid(x), None, _NO_PARAMETER),
+        "tanh": (lambda x, a: torch.tanh(x), None, _NO_PARAMETER),
+        "relu": (lambda x, a: F.relu(x), None, _NO_PARAMETER),
         "leaky_relu": (lambda x, a: F.leaky_relu(x, a), "negative_slope", 0.01),
         "prelu": (lambda x, a: F.prelu(x, torch.tensor([a], dtype=x.dtype)), "alpha", 0.25),
         "elu": (lambda x, a: F.elu(x, a), "alpha", 1.0),
-        "selu": (lambda x, a: F.selu(x), None, 0.0),
-        "gelu": (lambda x, a: F.gelu(x), None, 0.0),
-        "gelu (tanh)": (lambda x, a: F.gelu(x, approximate="tanh"), None, 0.0),
+        "selu": (lambda x, a: F.selu(x), None, _NO_PARAMETER),
+        "gelu": (lambda x, a: F.gelu(x), None, _NO_PARAMETER),
+        "gelu (tanh)": (lambda x, a: F.gelu(x, approximate="tanh"), None, _NO_PARAMETER),
         "softplus": (lambda x, a: F.softplus(x, beta=max(a, 1e-3)), "beta", 1.0),
     }
 
@@ -37,6 +40,9 @@ def activation_curve(name: str, parameter: float, x_range: float, points: int = 
 
     Returns:
         three float64 numpy arrays of length ``points``.
+
+    Raises:
+        ValueError: for a name that is not in the menu.
     """
     import torch
 
@@ -71,15 +77,53 @@ def _draw_activation(activation: str, parameter: float, x_range: float):
     return figure
 
 
+def _parameter_label(label: str | None) -> str:
+    return f"{label} · 参数" if label else "(no parameter) · 无参数"
+
+
 def activation_explorer(activation: str = "sigmoid") -> Explorer:
     """Explore an activation: pick it, slide its parameter and the x range, see f and f′.
 
     Introduced in 01_activations. The curves come from torch, not from your
     exercise code, so the explorer works before you implement anything.
+    Choosing another activation resets the parameter slider to that
+    activation's default (Leaky ReLU 0.01, PReLU 0.25, ELU 1, softplus 1) and
+    disables it for activations without a parameter.
+
+    Args:
+        activation: the activation shown first (a name of the menu).
+
+    Raises:
+        ValueError: for a name that is not in the menu.
     """
+    table = _activation_table()
+    if activation not in table:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(table)}")
+    shown = {"activation": activation}
+
+    def draw(activation: str, parameter: float, x_range: float):
+        if activation != shown["activation"]:
+            # A new activation starts from its default; the slider is reset to it right after.
+            shown["activation"] = activation
+            parameter = table[activation][2]
+        return _draw_activation(activation, parameter, x_range)
+
+    _, label, default = table[activation]
     controls = {
-        "activation": Choice(activation, tuple(_activation_table()), "activation · 激活函数"),
-        "parameter": Slider(0.25, 0.0, 2.0, 0.01, "parameter (slope/α/β) · 参数"),
-        "x_range": Slider(6.0, 1.0, 20.0, 0.5, "x range · 取值范围"),
+        "activation": Choice(activation, tuple(table), "activation · 激活函数"),
+        "parameter": Slider(default, 0.0, 2.0, 0.01, _parameter_label(label)),
+        "x_range": Slider(10.0, 1.0, 20.0, 0.5, "x range · 取值范围"),
     }
-    return explorer(_draw_activation, controls, name="activations")
+    result = explorer(draw, controls, name="activations")
+    if result.widget is not None:
+        menu, slider = result.controls["activation"], result.controls["parameter"]
+
+        def reset_parameter(change: dict[str, Any]) -> None:
+            _, label, default = table[change["new"]]
+            slider.value = default
+            slider.description = _parameter_label(label)
+            slider.disabled = label is None
+
+        slider.disabled = label is None
+        menu.observe(reset_parameter, names="value")
+    return result
