@@ -1,0 +1,254 @@
+"""The preprocessing viewer of 02_preprocessing: one image before and after each option.
+
+Pick an image and a method (none, the mean image of AlexNet, the per-channel
+mean of VGG, per-channel mean and std), and see the image, what is
+subtracted, the result (rescaled for display) and per-channel histograms
+before and after, for that image or for the whole dataset.
+
+The statistics come from torch (or from ``stats``, e.g. your own results),
+so the viewer works before you implement the exercises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nnlab.widgets import Choice, Explorer, Slider, explorer
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: (menu label, value) of each preprocessing method, in the lecture's order.
+METHODS = (
+    ("none · 不处理", "none"),
+    ("mean image (AlexNet) · 减平均图像", "mean_image"),
+    ("per-channel mean (VGG) · 减逐通道均值", "channel_mean"),
+    ("per-channel mean/std · 逐通道均值/标准差", "channel_mean_std"),
+)
+_FORMULAS = {
+    "none": "x (no preprocessing)",
+    "mean_image": "x − mean image [H, W, C]",
+    "channel_mean": "x − per-channel mean [1, 1, C]",
+    "channel_mean_std": "(x − per-channel mean) / per-channel std [1, 1, C]",
+}
+_STAT_KEYS = ("mean_image", "channel_mean", "channel_std")
+_MAX_DATASET_IMAGES = 256  # images drawn from for the "whole dataset" histograms
+
+
+def dataset_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
+    """The statistics each method uses, computed with torch in float64.
+
+    Args:
+        X: ``(N, H, W, C)`` float images.
+
+    Returns:
+        ``{"mean_image": (H, W, C), "channel_mean": (C,), "channel_std": (C,)}``
+        float64 arrays; the std is the population std (``correction=0``).
+    """
+    import torch
+
+    t = torch.from_numpy(np.asarray(X, dtype=np.float64))
+    return {
+        "mean_image": t.mean(dim=0).numpy(),
+        "channel_mean": t.mean(dim=(0, 1, 2)).numpy(),
+        "channel_std": torch.std(t, dim=(0, 1, 2), correction=0).numpy(),
+    }
+
+
+def apply_method(X: np.ndarray, method: str, stats: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Preprocess images ``(..., H, W, C)`` with one of :data:`METHODS` (torch ops, float64).
+
+    Raises:
+        ValueError: for an unknown method.
+    """
+    import torch
+
+    t = torch.from_numpy(np.asarray(X, dtype=np.float64))
+    if method == "none":
+        return t.numpy()
+    if method == "mean_image":
+        return (t - torch.from_numpy(stats["mean_image"])).numpy()
+    if method == "channel_mean":
+        return (t - torch.from_numpy(stats["channel_mean"])).numpy()
+    if method == "channel_mean_std":
+        return ((t - torch.from_numpy(stats["channel_mean"]))
+                / torch.from_numpy(stats["channel_std"])).numpy()
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(v for _, v in METHODS)}")
+
+
+def for_display(image: np.ndarray) -> np.ndarray:
+    """An image rescaled to ``[0, 1]`` for ``imshow`` (min → 0, max → 1; constant → 0.5)."""
+    image = np.asarray(image, dtype=np.float64)
+    low, high = float(image.min()), float(image.max())
+    if high - low < 1e-12:
+        return np.full_like(image, 0.5)
+    return (image - low) / (high - low)
+
+
+def _channel_colours(c: int) -> list[str]:
+    return ["0.3"] if c == 1 else ["tab:red", "tab:green", "tab:blue"]
+
+
+def plot_channel_histograms(X: np.ndarray, ax: Axes | None = None, title: str | None = None,
+                            bins: int = 60) -> Figure:
+    """Histogram of each channel's values (R, G, B as red, green, blue step lines).
+
+    Args:
+        X: ``(..., C)`` values with ``C`` = 1 or 3 (an image, a batch, a dataset).
+        ax: axes to draw on; default: a new figure.
+        title: axes title.
+        bins: number of bins, shared by the channels.
+
+    Returns:
+        The figure. The legend gives each channel's mean and std.
+    """
+    import matplotlib.pyplot as plt
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[-1] not in (1, 3):
+        raise ValueError(f"plot_channel_histograms: the last axis must be 1 or 3 channels, got {X.shape}")
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3))[1]
+    channels = np.moveaxis(X.reshape(-1, X.shape[-1]), -1, 0).copy()  # (C, M), rows contiguous
+    edges = np.histogram_bin_edges(channels, bins=bins)
+    names = ["grey"] if len(channels) == 1 else ["R", "G", "B"]
+    for channel, name, colour in zip(channels, names, _channel_colours(len(channels))):
+        counts, _ = np.histogram(channel, bins=edges)
+        ax.stairs(counts, edges, color=colour, lw=1.4,
+                  label=f"{name}: mean {channel.mean():+.2f}, std {channel.std():.2f}")
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("value")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=7, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax.figure
+
+
+def _check_inputs(X: np.ndarray, class_names: Sequence[str] | None, y: np.ndarray | None,
+                  stats: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    if X.ndim != 4 or X.shape[-1] not in (1, 3) or len(X) == 0:
+        raise ValueError(f"preprocessing_viewer: X must be (N, H, W, C) with N >= 1 and C = 1 or 3, "
+                         f"got shape {X.shape}")
+    if y is not None and len(y) != len(X):
+        raise ValueError(f"preprocessing_viewer: y has {len(y)} labels for {len(X)} images")
+    if class_names is not None and y is None:
+        raise ValueError("preprocessing_viewer: class_names needs the labels y")
+    computed = dataset_statistics(X)
+    given = dict(stats or {})
+    unknown = sorted(set(given) - set(_STAT_KEYS))
+    if unknown:
+        raise ValueError(f"preprocessing_viewer: unknown stats {', '.join(unknown)} "
+                         f"(allowed: {', '.join(_STAT_KEYS)})")
+    for key, value in given.items():
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != computed[key].shape:
+            raise ValueError(f"preprocessing_viewer: stats[{key!r}] should have shape "
+                             f"{computed[key].shape}, got {value.shape}")
+        computed[key] = value
+    return computed
+
+
+def _draw_viewer(X: np.ndarray, stats: Mapping[str, np.ndarray], labels: list[str] | None,
+                 index: int, method: str, histogram: str) -> Figure:
+    import matplotlib.pyplot as plt
+
+    index = int(np.clip(index, 0, len(X) - 1))
+    image = np.asarray(X[index], dtype=np.float64)
+    after = apply_method(image, method, stats)
+    figure = plt.figure(figsize=(10, 6.2))
+    grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0))
+    panels = [figure.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3)]
+    grey = {"cmap": "gray"} if X.shape[-1] == 1 else {}
+
+    def show(ax: Axes, picture: np.ndarray, title: str) -> None:
+        ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, vmin=0, vmax=1, **grey)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+
+    name = f" ({labels[index]})" if labels else ""
+    show(panels[0], np.clip(image, 0.0, 1.0), f"image {index}{name}")
+    if method == "none":
+        panels[1].text(0.5, 0.5, "nothing subtracted", ha="center", va="center")
+        panels[1].axis("off")
+    elif method == "mean_image":
+        show(panels[1], for_display(stats["mean_image"]), "subtracted: mean image\n(rescaled)")
+    else:
+        swatch = np.broadcast_to(stats["channel_mean"], image.shape)
+        title = "subtracted: per-channel mean\n" + " ".join(f"{v:.2f}" for v in stats["channel_mean"])
+        if method == "channel_mean_std":
+            title += "\ndivided by std " + " ".join(f"{v:.2f}" for v in stats["channel_std"])
+        show(panels[1], np.clip(swatch, 0.0, 1.0), title)
+    show(panels[2], for_display(after), "after, rescaled to [0, 1]\nfor display")
+
+    if histogram == "dataset":
+        step = max(1, len(X) // _MAX_DATASET_IMAGES)
+        before_values = np.asarray(X[::step], dtype=np.float64)
+        scope = f"dataset ({len(before_values)} images)"
+    else:
+        before_values, scope = image, f"image {index}"
+    after_values = apply_method(before_values, method, stats)
+    plot_channel_histograms(before_values, figure.add_subplot(grid[1, :3]), f"before: {scope}")
+    plot_channel_histograms(after_values, figure.add_subplot(grid[1, 3:]), f"after: {scope}")
+    figure.suptitle(_FORMULAS[method], fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def preprocessing_viewer(
+    X: np.ndarray,
+    class_names: Sequence[str] | None = None,
+    y: np.ndarray | None = None,
+    stats: Mapping[str, np.ndarray] | None = None,
+    *,
+    index: int = 0,
+    method: str = "channel_mean_std",
+) -> Explorer:
+    """See one image before and after each preprocessing option of the lecture.
+
+    Introduced in 02_preprocessing. The figure shows the image, what is
+    subtracted, the result rescaled to ``[0, 1]`` for display, and
+    per-channel histograms before and after (of that image, or of the
+    whole dataset).
+
+    Args:
+        X: ``(N, H, W, C)`` float images in ``[0, 1]``, ``C`` = 1 or 3.
+        class_names: name of each label (shown in the image's title); needs ``y``.
+        y: ``(N,)`` integer labels.
+        stats: statistics to use instead of torch's, any of ``"mean_image"``
+            ``(H, W, C)``, ``"channel_mean"`` ``(C,)``, ``"channel_std"`` ``(C,)``
+            (e.g. the results of your own functions).
+        index: the image shown first.
+        method: the method shown first, one of the values of :data:`METHODS`.
+
+    Returns:
+        The :class:`~nnlab.widgets.Explorer` (a static figure under nbgrader).
+
+    Raises:
+        ValueError: for inputs of the wrong shape, unknown statistics or method.
+    """
+    X = np.asarray(X)
+    statistics = _check_inputs(X, class_names, y, stats)
+    if method not in {value for _, value in METHODS}:
+        raise ValueError(f"preprocessing_viewer: unknown method {method!r}; choose one of "
+                         f"{', '.join(v for _, v in METHODS)}")
+    labels = None
+    if y is not None:
+        labels = [class_names[int(label)] if class_names is not None else str(int(label)) for label in y]
+
+    def draw(index: int, method: str, histogram: str) -> Figure:
+        return _draw_viewer(X, statistics, labels, index, method, histogram)
+
+    controls = {
+        "index": Slider(int(np.clip(index, 0, len(X) - 1)), 0, len(X) - 1, 1, "image · 图像编号",
+                        integer=True),
+        "method": Choice(method, METHODS, "method · 预处理方法"),
+        "histogram": Choice("image", (("this image · 当前图像", "image"),
+                                      ("whole dataset · 整个数据集", "dataset")),
+                            "histograms of · 直方图范围"),
+    }
+    return explorer(draw, controls, name="preprocessing")
