@@ -140,6 +140,7 @@ class RunReport:
     exits: list[dict[str, Any]] = field(default_factory=list)
     integrity: list[str] = field(default_factory=list)
     garbage: int = 0
+    limits: list[tuple[str, str]] = field(default_factory=list)  # (what, unit)
     child_errors: list[str] = field(default_factory=list)
     output_over: bool = False
     skipped_files: list[str] = field(default_factory=list)
@@ -172,6 +173,8 @@ def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunR
         elif kind == "probe_error" and isinstance(event.get("k"), int):
             report.probes[event["k"]] = ProbeOutcome(
                 error=(str(event.get("ename")), str(event.get("evalue", ""))))
+        elif kind == "limit":
+            report.limits.append((str(event.get("what")), str(event.get("unit"))))
         elif kind == "garbage":
             report.garbage += 1
         elif kind == "child_error":
@@ -222,12 +225,14 @@ def decide_status(report: RunReport, rebuilt: Rebuilt, cells: list[CellVerdict],
             findings["resource_limit"].append(f"{_LIMIT_SIGNALS[exit_event['signal']]} limit{where}")
         elif "signal" in exit_event:
             findings["crashed"].append(f"process killed by {exit_event['signal']}{where}")
-        elif exit_event.get("code") not in (0, None):
-            findings["crashed"].append(f"process exited with code {exit_event['code']}{where}")
+        elif exit_event.get("code") not in (0, None) or not exit_event.get("finished", True):
+            findings["crashed"].append(f"process exited with code {exit_event.get('code')}{where}")
     if report.child_errors:
         findings["crashed"].append("the notebook's process failed outside any cell")
     if report.watchdog:
         findings["crashed"].append("the sandbox stopped responding (killed by the grader's watchdog)")
+    for what, unit in report.limits:
+        findings["resource_limit"].append(f"{what} limit reached in {_cell_label(rebuilt, unit)}")
     if report.output_over:
         findings["resource_limit"].append("output size limit reached (output truncated)")
     for index, outputs in report.outputs.items():

@@ -146,8 +146,11 @@ class Child:
         self.job = job
         self.events = events
         self.capture = Capture(int(job["limits"]["max_output_bytes"]))
+        self.pid = os.getpid()
 
     def emit(self, message: dict[str, Any]) -> None:
+        if os.getpid() != self.pid:  # a process the submission forked ran on into our code
+            os._exit(0)
         self.events.write(json.dumps(message, default=str) + "\n")
         self.events.flush()
 
@@ -254,6 +257,16 @@ class Child:
         return missing
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no orphaned graders or children)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
 def _limit(resource_id: int, value: int) -> None:
     import resource
 
@@ -276,6 +289,7 @@ def _become_child(job: dict[str, Any], write_fd: int) -> None:
     import resource
 
     os.setpgid(0, 0)
+    _die_with_parent()
     os.dup2(write_fd, EVENT_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -346,6 +360,7 @@ class Attempt:
         self.unit: str | None = None  # "cell:3" / "probe:1" while it runs
         self.status: int | None = None
         self.interrupted: list[str] = []
+        self.finished = False  # the child reported the end of its job
         self.relayed = 0
         self.killed: tuple[str | None, str] | None = None  # (unit, why)
 
@@ -366,6 +381,8 @@ class Attempt:
                     self._kill("timeout")
                     self._exited(block=True)
                     break
+                if self._at_process_cap():
+                    self._relay({"t": "limit", "what": "processes", "unit": self.unit})
                 self._signal(signal.SIGINT)
                 interrupted = True
                 if self.unit is not None:
@@ -401,12 +418,28 @@ class Attempt:
                     budget = limits["cell_timeout"] if kind == "cell" else limits["check_timeout"]
                     deadline = min(notebook_deadline, time.monotonic() + float(budget))
                     interrupted = False
+                elif kind == "end":
+                    self.finished = True
                 elif kind in ("done", "record", "probe_error"):
                     self.unit = None
                     deadline = notebook_deadline
                     interrupted = False
                 self._relay(message)
         os.close(self.fd)
+
+    def _at_process_cap(self) -> bool:
+        """True when the submission holds (nearly) all the processes it may have."""
+        uid = self.job.get("uid")
+        if uid is None:
+            return False
+        count = 0
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                continue
+        return count >= 0.9 * int(self.job["limits"]["max_processes"])
 
     def _readable(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
@@ -451,7 +484,7 @@ class Attempt:
         self._exited(block=True)
         status = self.status
         _kill_leftovers(self.job.get("uid"))
-        result: dict[str, Any] = {"t": "exit", "unit": self.unit}
+        result: dict[str, Any] = {"t": "exit", "unit": self.unit, "finished": self.finished}
         if os.WIFSIGNALED(status):
             result["signal"] = signal.Signals(os.WTERMSIG(status)).name
         else:
@@ -527,7 +560,7 @@ def run_job(job: dict[str, Any], out: Any) -> None:
         runner.watch(notebook_deadline)
         result = runner.reap()
         _send(out, result)
-        clean = result.get("code") == 0 and not runner.killed
+        clean = runner.finished and result.get("code") == 0 and not runner.killed
         culprit = result.get("unit")
         if clean or time.monotonic() >= notebook_deadline or culprit is None or culprit in skip:
             break  # done, out of time, or died outside any cell or probe: nothing to skip
@@ -557,6 +590,7 @@ def _warm_up() -> None:
 
 def main() -> None:
     """The zygote's loop: warm up, then run jobs from stdin until told to quit."""
+    _die_with_parent()
     out = sys.stdout
     sys.stdout = sys.stderr  # stray prints during warm-up must not corrupt the protocol
     _warm_up()

@@ -81,13 +81,18 @@ def plan(requested: str = "auto") -> SandboxPlan:
         RuntimeError: when ``bwrap`` is required but does not work here.
     """
     root = os.getuid() == 0
+    readable = all(_world_readable(Path(p)) for p in (sys.base_prefix, sys.prefix))
     no_uid = "" if root else (
         " The grader is not root, so submissions share your user id: the process cap counts "
         "your other processes too."
     )
+    unprivileged = "" if not root or readable else (
+        " Python is installed where other users cannot read it, so submissions run as root and "
+        "the process cap does not apply.")
     if requested == "none":
         return SandboxPlan("none", "sandbox disabled (sandbox = 'none'): submissions can read "
-                           "your files and use the network; only resource limits apply." + no_uid, root)
+                           "your files and use the network; only resource limits apply."
+                           + (no_uid or unprivileged), root and readable)
     if bwrap_works():
         return SandboxPlan("bwrap", no_uid.strip(), root)
     message = ("bubblewrap is not available (install it: apt-get install bubblewrap), so "
@@ -95,7 +100,19 @@ def plan(requested: str = "auto") -> SandboxPlan:
     if requested == "bwrap":
         raise RuntimeError(message.replace("so submissions", "and sandbox = 'bwrap' requires it:"
                                            " submissions"))
-    return SandboxPlan("none", message + no_uid, root)
+    return SandboxPlan("none", message + (no_uid or unprivileged), root and readable)
+
+
+def _world_readable(path: Path) -> bool:
+    """True when every folder up to ``path`` lets other users in (mode o+x)."""
+    path = path.resolve()
+    for folder in [path, *path.parents]:
+        try:
+            if not folder.stat().st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _package_dirs() -> list[Path]:

@@ -1,0 +1,178 @@
+"""The scenario suite: every attack and fault graded through the real CLI, in one class.
+
+The class (see tests/scenarios.py) is graded once per session with small
+budgets; each test then reads the exported CSV, the gradebook or the
+autograded notebook of one scenario.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_COURSE, require_sandbox, run_cli, sandbox_available
+from tests.scenarios import SCENARIOS, Scenario, write_class
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("scenarios")]
+
+BUDGETS = ["--cell-timeout", "3", "--check-timeout", "3", "--notebook-timeout", "90",
+           "--memory-mb", "768", "--max-output-bytes", "200000", "--no-progress"]
+
+
+class Listener:
+    """A TCP server on the host's loopback that records whoever connects."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory, test_course):
+    """Grade the scenario class once; yield what the tests inspect."""
+    course_dir = tmp_path_factory.mktemp("scenario-course")
+    outside = tmp_path_factory.mktemp("outside") / "marker.txt"
+    listener = Listener()
+    try:
+        write_class(test_course, course_dir, values={
+            "repo": TEST_COURSE, "course_dir": course_dir, "port": listener.port, "outside": outside})
+        result = run_cli("grade", "mini", "--course-dir", str(course_dir), "--workers", "2",
+                         *BUDGETS, repo=TEST_COURSE)
+        run_cli("export", "--course-dir", str(course_dir), repo=TEST_COURSE)
+    finally:
+        listener.close()
+    with open(course_dir / "grades.csv", newline="", encoding="utf-8") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    yield {"rows": rows, "course_dir": course_dir, "outside": outside, "listener": listener,
+           "stdout": result.stdout}
+
+
+def _outputs(graded: dict, student: str) -> str:
+    path = graded["course_dir"] / "autograded" / student / "mini" / "mini.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return json.dumps([c.get("outputs", []) for c in notebook["cells"]])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_status_and_score(graded: dict, scenario: Scenario) -> None:
+    if scenario.needs_sandbox:
+        require_sandbox()
+    row = graded["rows"][scenario.name]
+    assert (row["status"], float(row["auto_score"])) == (scenario.status, scenario.score), (
+        f"{scenario.name}: got {row['status']} {row['auto_score']} ({row['reason']})")
+    if scenario.status != "ok":
+        assert row["reason"], "a non-ok status must say why"
+
+
+def test_every_student_is_exported_once(graded: dict) -> None:
+    assert sorted(graded["rows"]) == sorted(s.name for s in SCENARIOS)
+    assert all(row["max_auto_score"] == "3" and row["max_score"] == "4" for row in graded["rows"].values())
+
+
+def test_reasons_say_what_happened(graded: dict) -> None:
+    rows = graded["rows"]
+    assert "test_relu_forward" in rows["edited-test-cell"]["reason"]
+    assert "deleted" in rows["deleted-test-cell"]["reason"]
+    assert "duplicated" in rows["duplicated-test-cell"]["reason"]
+    assert "moved" in rows["moved-test-cell"]["reason"]
+    assert "numpy.allclose" in rows["numpy-monkeypatch"]["reason"]
+    assert "nnlab.checks.check" in rows["patched-check-helper"]["reason"]
+    assert "memory" in rows["memory-bomb"]["reason"]
+    assert "output" in rows["output-flood"]["reason"]
+    assert "JSON" in rows["invalid-json"]["reason"]
+    assert "format 3" in rows["old-nbformat"]["reason"]
+    assert "mini.ipynb" in rows["missing"]["reason"]
+    assert "SIGSEGV" in rows["segfault"]["reason"]
+
+
+def test_submissions_cannot_read_course_files(graded: dict) -> None:
+    require_sandbox()
+    assert '"READABLE: []' in _outputs(graded, "read-solutions-and-gradebook")
+
+
+def test_submissions_cannot_write_outside_their_folder(graded: dict) -> None:
+    require_sandbox()
+    assert '"WRITTEN: []' in _outputs(graded, "write-outside-submission")
+    assert not graded["outside"].exists()
+    assert not (TEST_COURSE / "solutions" / "mini" / "pwned.txt").exists()
+    assert not (graded["course_dir"] / "pwned.txt").exists()
+
+
+def test_submissions_have_no_network(graded: dict) -> None:
+    require_sandbox()
+    assert "NO NETWORK" in _outputs(graded, "network-access")
+    assert graded["listener"].connections == 0
+
+
+def test_output_flood_is_truncated(graded: dict) -> None:
+    stored = _outputs(graded, "output-flood")
+    assert len(stored) < 400_000
+    assert "output stopped" in stored
+
+
+def test_hang_costs_only_its_budget_and_later_cells_still_run(graded: dict) -> None:
+    outputs = _outputs(graded, "loop-ignoring-interrupts")
+    assert "was skipped" in outputs  # the unkillable cell is reported, the rest graded
+    assert graded["rows"]["loop-ignoring-interrupts"]["auto_score"] == "3"
+
+
+def test_input_fails_its_cell_with_a_clear_message(graded: dict) -> None:
+    assert "input() is not available while the notebook is graded" in _outputs(graded, "input-call")
+
+
+def test_no_process_outlives_grading(graded: dict) -> None:
+    """Fork bombs and daemons leave nothing running under the submissions' user ids."""
+    require_sandbox()
+    if os.getuid() != 0:
+        pytest.skip("submissions run under their own user id only when the grader is root")
+    from autograder.sandbox import FIRST_UID
+
+    leftovers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if FIRST_UID <= entry.stat().st_uid < FIRST_UID + 64:
+                    leftovers.append(entry.name)
+            except FileNotFoundError:
+                continue
+    assert leftovers == []
+
+
+def test_failing_checks_explain_themselves_in_the_autograded_notebook(graded: dict) -> None:
+    outputs = _outputs(graded, "wrong")
+    assert "relu_forward: output: values differ from torch" in outputs
+    assert "ReLU outputs 0 for negative inputs" in outputs
+    hidden = "[hidden check relu_forward]"
+    assert hidden in outputs and "expected mean" not in outputs.split(hidden)[1].split('"')[0]
+
+
+def test_sandbox_status_is_reported(graded: dict) -> None:
+    if sandbox_available():
+        assert "bubblewrap is not available" not in graded["stdout"]
