@@ -1,0 +1,233 @@
+"""The convolution explorer of 00_cnn_shapes: a sliding window, its output size and receptive field.
+
+Everything drawn is measured with torch, not computed from the formulas the
+notebook asks for: output lengths are the lengths ``conv1d`` returns, the
+taps of each output are the non-zero entries of the convolution's Jacobian,
+and the receptive field is the set of input positions that reach the chosen
+output through those Jacobians.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnlab.widgets import Explorer, Slider, explorer
+
+
+@dataclass
+class Row:
+    """One row of the 1-D picture: a layer's input after padding.
+
+    Attributes:
+        x: (P,) float64 centre of each position, in network-input units.
+        pad: (P,) bool, True where the position is padding.
+        in_field: (P,) bool, True where the position feeds the chosen output.
+    """
+
+    x: np.ndarray
+    pad: np.ndarray
+    in_field: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+@dataclass
+class Geometry:
+    """A stack of identical 1-D convolutions, measured with torch.
+
+    Attributes:
+        rows: the padded input of each layer that torch accepted (row 0 is the network input).
+        taps: per layer, a bool (out, P) matrix: output j reads padded position t.
+        top_x: (out,) float64 centres of the last layer's outputs.
+        top_field: (out,) bool, the chosen output.
+        out_sizes: the output length of each layer that torch accepted.
+        error: why the stack stops early (an input too short for the kernel), else None.
+        receptive_field: span, in input positions (padding included), of the chosen
+            output's receptive field on the network input; 0 when no layer ran.
+        field_pixels: how many real (non-padding) input positions lie in it.
+    """
+
+    rows: list[Row]
+    taps: list[np.ndarray]
+    top_x: np.ndarray
+    top_field: np.ndarray
+    out_sizes: list[int]
+    error: str | None
+    receptive_field: int
+    field_pixels: int
+
+
+def conv_geometry(in_size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                  dilation: int = 1, layers: int = 1, position: int = 0) -> Geometry:
+    """Measure a stack of ``layers`` identical 1-D convolutions with torch.
+
+    Args:
+        in_size, kernel_size, stride, padding, dilation: each layer's settings.
+        layers: how many such layers are stacked.
+        position: the output of the last layer whose receptive field is traced
+            (clamped to the last output).
+
+    Returns:
+        A :class:`Geometry`; ``error`` is set when torch refuses a layer
+        (output size < 1), and the stack stops there.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: a thread pool only adds latency
+    try:
+        return _measure(in_size, kernel_size, stride, padding, dilation, layers, position)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,
+             layers: int, position: int) -> Geometry:
+    import torch
+    import torch.nn.functional as F
+
+    weight = torch.ones(1, 1, kernel_size, dtype=torch.float64)
+    rows: list[Row] = []
+    taps: list[np.ndarray] = []
+    out_sizes: list[int] = []
+    units = np.arange(in_size, dtype=np.float64)
+    spacing, error = 1.0, None
+    for layer in range(layers):
+        before = units[0] - spacing * np.arange(padding, 0, -1)
+        after = units[-1] + spacing * np.arange(1, padding + 1)
+        x = np.concatenate([before, units, after])
+        pad = np.ones(len(x), bool)
+        pad[padding:padding + len(units)] = False
+        padded = torch.ones(1, 1, len(x), dtype=torch.float64)
+        try:
+            jacobian = torch.autograd.functional.jacobian(
+                lambda h: F.conv1d(h, weight, stride=stride, dilation=dilation), padded)
+        except RuntimeError:
+            error = (f"layer {layer + 1}: output size < 1 — the padded input ({len(x)}) is shorter "
+                     "than the dilated kernel; torch raises an error")
+            rows.append(Row(x, pad, np.zeros(len(x), bool)))
+            break
+        reads = jacobian.reshape(-1, len(x)).numpy() != 0
+        rows.append(Row(x, pad))
+        taps.append(reads)
+        out_sizes.append(reads.shape[0])
+        units = np.array([x[r].mean() for r in reads])
+        spacing = units[1] - units[0] if len(units) > 1 else spacing * stride
+
+    top_field = np.zeros(len(units), bool)
+    if taps:
+        top_field[min(max(position, 0), len(units) - 1)] = True
+    chosen = top_field
+    for row, reads in zip(reversed(rows[:len(taps)]), reversed(taps)):
+        row.in_field = reads[chosen].any(axis=0)
+        chosen = row.in_field[~row.pad]
+    if error and taps:  # the last row that ran is drawn as the failing layer's input
+        rows[-1].in_field[~rows[-1].pad] = top_field
+    receptive_field = field_pixels = 0
+    if taps:
+        where = np.flatnonzero(rows[0].in_field)
+        receptive_field = int(where.max() - where.min() + 1)
+        field_pixels = int((rows[0].in_field & ~rows[0].pad).sum())
+    return Geometry(rows, taps, units if taps else np.zeros(0), top_field, out_sizes, error,
+                    receptive_field, field_pixels)
+
+
+_COLOURS = {"pad": "#d0d7de", "cell": "white", "field": "#f0a030", "chosen": "#1f6feb",
+            "unit_field": "#9ec5fe"}
+
+
+def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,
+               layers: int, position: int):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    g = conv_geometry(in_size, kernel_size, stride, padding, dilation, layers, position)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.7, 1]})
+    gap = 1.8
+    size = 0.8
+    for r, row in enumerate(g.rows):
+        y = r * gap
+        for x, pad, hit in zip(row.x, row.pad, row.in_field):
+            colour = _COLOURS["pad"] if pad else _COLOURS["cell"]
+            if hit:
+                colour = _COLOURS["field"] if r == 0 else _COLOURS["unit_field"]
+            left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, facecolor=colour,
+                                     edgecolor="0.4", hatch="//" if pad else None, lw=0.8))
+        label = "input" if r == 0 else f"layer {r}"
+        left.text(row.x.min() - 1.0, y, f"{label}\n(pad {padding})", ha="right", va="center", fontsize=8)
+    for layer, reads in enumerate(g.taps):
+        lower = g.rows[layer]
+        upper_x = g.rows[layer + 1].x[~g.rows[layer + 1].pad] if layer + 1 < len(g.rows) else g.top_x
+        upper_hit = (g.rows[layer + 1].in_field[~g.rows[layer + 1].pad]
+                     if layer + 1 < len(g.rows) else g.top_field)
+        for j in np.flatnonzero(upper_hit):
+            for t in np.flatnonzero(reads[j]):
+                left.plot([upper_x[j], lower.x[t]], [(layer + 1) * gap - size / 2, layer * gap + size / 2],
+                          color=_COLOURS["chosen"], lw=0.8, alpha=0.7)
+    if g.taps and len(g.rows) == len(g.taps):
+        y = len(g.taps) * gap
+        for x, hit in zip(g.top_x, g.top_field):
+            left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, edgecolor="0.4", lw=0.8,
+                                     facecolor=_COLOURS["chosen"] if hit else _COLOURS["cell"]))
+        left.text(g.top_x.min() - 1.0, y, f"layer {len(g.taps)}\noutput", ha="right", va="center",
+                  fontsize=8)
+    xs = np.concatenate([row.x for row in g.rows])
+    left.set_xlim(xs.min() - 4.5, xs.max() + 1)
+    left.set_ylim(-1, max(len(g.rows), len(g.taps) + 1) * gap - 0.6)
+    left.set_aspect("equal")
+    left.axis("off")
+    sizes = " → ".join(str(n) for n in [in_size, *g.out_sizes])
+    left.set_title(f"1-D: sizes {sizes}" + (f"\n{g.error}" if g.error else ""), fontsize=9,
+                   color="#cf222e" if g.error else "black")
+
+    row0 = g.rows[0]
+    grid = np.ones((len(row0.x), len(row0.x), 3))
+    pad2 = row0.pad[:, None] | row0.pad[None, :]
+    grid[pad2] = (0.82, 0.84, 0.87)
+    hit2 = row0.in_field[:, None] & row0.in_field[None, :]
+    grid[hit2] = (0.94, 0.63, 0.19)
+    n = len(row0.x)
+    right.imshow(grid, extent=(-0.5, n - 0.5, n - 0.5, -0.5))
+    right.set_xticks(np.arange(-0.5, n, 1), minor=True)
+    right.set_yticks(np.arange(-0.5, n, 1), minor=True)
+    right.grid(which="minor", color="0.6", lw=0.4)
+    right.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    if g.taps:
+        top = g.out_sizes[-1]
+        chosen = int(np.flatnonzero(g.top_field)[0])
+        right.set_title(f"2-D: input {in_size}×{in_size} + padding {padding}; output {top}×{top}\n"
+                        f"receptive field of output ({chosen}, {chosen}): "
+                        f"{g.receptive_field}×{g.receptive_field}", fontsize=9)
+    else:
+        right.set_title(f"2-D: input {in_size}×{in_size} + padding {padding}", fontsize=9)
+    figure.suptitle(
+        f"{layers} layer(s) of kernel {kernel_size}, stride {stride}, padding {padding}, dilation {dilation}"
+        + (f"  —  receptive field on the input: {g.receptive_field} positions "
+           f"({g.field_pixels} real, {g.receptive_field - g.field_pixels} padding or gaps)"
+           if g.taps else ""),
+        fontsize=10, y=0.99)
+    figure.tight_layout(rect=(0, 0, 1, 0.93))
+    return figure
+
+
+def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padding: int = 1,
+                  dilation: int = 1, layers: int = 2) -> Explorer:
+    """Slide a convolution over a 1-D and a 2-D input; see output sizes and the receptive field.
+
+    Introduced in 00_cnn_shapes. The left panel stacks ``layers`` identical
+    convolutions: padding is hatched, lines join the chosen output to the
+    positions it reads, and the orange input positions are its receptive
+    field. The right panel shows the same field on a square input. All
+    numbers come from torch (conv1d and its Jacobian), not from your
+    exercise code, so the explorer works before you implement anything.
+    """
+    controls = {
+        "in_size": Slider(in_size, 1, 32, 1, "input size · 输入大小", integer=True),
+        "kernel_size": Slider(kernel_size, 1, 9, 1, "kernel size · 卷积核大小", integer=True),
+        "stride": Slider(stride, 1, 4, 1, "stride · 步长", integer=True),
+        "padding": Slider(padding, 0, 4, 1, "padding · 补零", integer=True),
+        "dilation": Slider(dilation, 1, 4, 1, "dilation · 空洞", integer=True),
+        "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
+        "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
+    }
+    return explorer(_draw_conv, controls, name="conv")
