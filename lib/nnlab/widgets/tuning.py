@@ -1,0 +1,82 @@
+"""The learning-rate explorer of 05_tuning: slide lr and weight decay, watch a short training run.
+
+Each setting trains the MLP of :mod:`nnlab.training` from the same
+initialization on a small subset of the embedded dataset (600 training and
+300 validation examples, batches of 50) and draws the loss per iteration and
+the train/val accuracy per epoch. Runs are cached per setting, so moving a
+slider back redraws at once; a new setting trains in about a tenth of a second.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from nnlab.training import Features, History, load_features, make_mlp, train
+from nnlab.widgets import Explorer, Slider, explorer
+
+#: the explorer's training run: subset sizes, batch size, hidden layer widths, seed.
+NUM_TRAIN, NUM_VAL, BATCH_SIZE, HIDDEN_DIMS, SEED = 600, 300, 50, (100,), 0
+
+
+@lru_cache(maxsize=1)
+def _data() -> Features:
+    return load_features(num_train=NUM_TRAIN, num_val=NUM_VAL, seed=SEED)
+
+
+def _snap(value: float) -> float:
+    """Round to 2 decimals of log10, so nearby slider positions share one cached run."""
+    return float(10 ** round(math.log10(value), 2))
+
+
+@lru_cache(maxsize=256)
+def explorer_run(lr: float, weight_decay: float, num_epochs: int) -> History:
+    """The explorer's training run for one setting (cached).
+
+    Args:
+        lr: learning rate (> 0).
+        weight_decay: L2 strength (≥ 0).
+        num_epochs: passes over the 600 training examples.
+
+    Returns:
+        The :class:`~nnlab.training.History` of the run.
+    """
+    data = _data()
+    model = make_mlp(data.input_dim, HIDDEN_DIMS, data.num_classes, seed=SEED)
+    return train(model, data.X_train, data.y_train, data.X_val, data.y_val, lr=lr,
+                 weight_decay=weight_decay, num_epochs=num_epochs, batch_size=BATCH_SIZE, seed=SEED)
+
+
+def _draw(lr: float, weight_decay: float, num_epochs: int) -> Any:
+    import matplotlib.pyplot as plt
+
+    history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    status = (" — diverged" if history.diverged
+              else f" — final val acc {history.val_acc[-1]:.2f}, train acc {history.train_acc[-1]:.2f}")
+    history.plot(axes, title=f"lr = {history.lr:.2g}, weight decay = {history.weight_decay:.2g}{status}")
+    axes[0].set_ylim(0, 1.5 * history.train_loss[0])  # a diverging loss leaves through the top
+    axes[0].set_xlim(0, int(num_epochs) * history.iterations_per_epoch)
+    axes[1].set_xlim(-0.3, int(num_epochs) + 0.3)
+    axes[1].axhline(1 / _data().num_classes, color="0.6", ls=":", lw=1)
+    return figure
+
+
+def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 10) -> Explorer:
+    """Explore the learning rate and the weight decay on a short training run.
+
+    Introduced in 05_tuning. Training uses :func:`nnlab.training.train`, not
+    your exercise code, so the explorer works before you implement anything.
+
+    Args:
+        lr: initial learning rate (1e-4 … 1, log slider).
+        weight_decay: initial weight decay (1e-6 … 1, log slider).
+        num_epochs: initial number of epochs (1 … 20).
+    """
+    controls = {
+        "lr": Slider(lr, 1e-4, 1.0, 0.25, "learning rate · 学习率", log=True),
+        "weight_decay": Slider(weight_decay, 1e-6, 1.0, 0.5, "weight decay · 权重衰减", log=True),
+        "num_epochs": Slider(num_epochs, 1, 20, 1, "epochs · 轮次", integer=True),
+    }
+    return explorer(_draw, controls, name="lr")

@@ -1,0 +1,90 @@
+"""The learning-rate explorer of 05_tuning: static under grading, live, reactive and cached otherwise."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import nnlab.widgets  # noqa: E402
+from nnlab.widgets import lr_explorer  # noqa: E402
+from nnlab.widgets.tuning import explorer_run  # noqa: E402
+
+
+@pytest.fixture
+def shown(monkeypatch) -> list[Any]:
+    """Figures the explorer displays (IPython's display is replaced by a recorder)."""
+    import IPython.display
+
+    figures: list[Any] = []
+
+    def record(obj: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(obj, matplotlib.figure.Figure):
+            figures.append(obj)
+
+    monkeypatch.setattr(IPython.display, "display", record)
+    return figures
+
+
+@pytest.fixture
+def live(monkeypatch, shown) -> list[Any]:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
+    monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
+    return shown
+
+
+def _title(figure: Any) -> str:
+    return figure._suptitle.get_text()
+
+
+def test_static_under_nbgrader_draws_one_figure(monkeypatch, shown) -> None:
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    result = lr_explorer()
+    assert result.widget is None and result.figure is not None and shown == [result.figure]
+    loss_ax, acc_ax = result.figure.axes
+    assert loss_ax.get_ylabel() == "training loss" and acc_ax.get_ylabel() == "accuracy"
+    assert _title(result.figure).startswith("lr = 0.01, weight decay = 0.0001 — final val acc")
+
+
+def test_live_controls_are_bilingual_log_sliders_and_redraw(live) -> None:
+    result = lr_explorer()
+    assert result.widget is not None and set(result.controls) == {"lr", "weight_decay", "num_epochs"}
+    assert "学习率" in result.controls["lr"].description
+    assert "权重衰减" in result.controls["weight_decay"].description
+    assert type(result.controls["lr"]).__name__ == "FloatLogSlider"
+    before = len(live)
+    result.controls["lr"].value = 1.0
+    assert len(live) == before + 1 and _title(live[-1]) == "lr = 1, weight decay = 0.0001 — diverged"
+    result.controls["num_epochs"].value = 3
+    assert len(live[-1].axes[1].lines[1].get_xdata()) <= 4
+
+
+def test_moving_back_reuses_the_cached_run(live) -> None:
+    result = lr_explorer(lr=0.03, weight_decay=1e-3, num_epochs=4)
+    result.controls["lr"].value = 0.1
+    hits = explorer_run.cache_info().hits
+    start = time.perf_counter()
+    result.controls["lr"].value = 0.03
+    elapsed = time.perf_counter() - start
+    assert explorer_run.cache_info().hits == hits + 1
+    assert _title(live[-1]).startswith("lr = 0.03, weight decay = 0.001")
+    assert elapsed < 5.0  # drawing only (generous: the test machine may be busy)
+
+
+def test_nearby_slider_positions_share_a_run() -> None:
+    from nnlab.widgets.tuning import _snap
+
+    assert _snap(0.0100001) == _snap(0.01) == pytest.approx(0.01)
+    assert _snap(0.0316) == pytest.approx(10**-1.5)
+
+
+def test_strong_weight_decay_underfits() -> None:
+    history = explorer_run(0.03, 1.0, 5)
+    assert not history.diverged and max(history.train_acc[1:]) < 0.5
+    good = explorer_run(0.03, 1e-4, 5)
+    assert good.val_acc[-1] > history.val_acc[-1] + 0.1
