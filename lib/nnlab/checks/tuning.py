@@ -147,10 +147,16 @@ def _mlp_inputs(p: Params) -> tuple[Features, torch.nn.Sequential]:
     return data, model
 
 
-def _measure_run(functions: Functions, p: Params) -> Record:
+def _measure_inputs(p: Params) -> tuple[Features, torch.nn.Sequential]:
+    """The MLP of ``_mlp_inputs`` with its last layer's weights scaled by ``final_scale``."""
     data, model = _mlp_inputs(p)
     with torch.no_grad():
         model[-1].weight.mul_(float(p["final_scale"]))
+    return data, model
+
+
+def _measure_run(functions: Functions, p: Params) -> Record:
+    data, model = _measure_inputs(p)
     with one_thread():
         result = call(functions["function"], model, data.X_train.clone(), data.y_train.clone())
     return {"result": result, "state": _state(model)}
@@ -171,9 +177,9 @@ def _weights_changed(state: Any, model: torch.nn.Module) -> bool | None:
 
 
 def _measure_judge(record: Record, p: Params) -> None:
-    data, model = _mlp_inputs(p)
+    data, model = _measure_inputs(p)
+    changed = _weights_changed(record.get("state"), model)
     with torch.no_grad():
-        model[-1].weight.mul_(float(p["final_scale"]))
         logits = model.double()(data.X_train.double())
         measured = float(F.cross_entropy(logits, data.y_train))
         summed = measured * len(data.y_train)
@@ -197,10 +203,7 @@ def _measure_judge(record: Record, p: Params) -> None:
         cause = Text("compute F.cross_entropy(model(X), y) on the raw scores of the whole set.",
                      "在整个数据集的原始得分上计算 F.cross_entropy(model(X), y)。")
     expect_close({"value": got}, np.float64(measured), what=what, tol=FLOAT32, cause=cause)
-    untouched = _mlp_inputs(p)[1]
-    with torch.no_grad():
-        untouched[-1].weight.mul_(float(p["final_scale"]))
-    if _weights_changed(record.get("state"), untouched) is not False:
+    if changed is not False:
         raise CheckFailed(
             what, Text("changed the model's weights", "改变了模型的权重"),
             cause=Text("measuring the loss must not train: no optimizer step, no in-place edits.",
