@@ -176,19 +176,38 @@ def _blend(img1: torch.Tensor, img2: torch.Tensor, ratio: torch.Tensor) -> torch
     return (ratio * img1 + (1.0 - ratio) * img2).clamp(0.0, 1.0)
 
 
-#: run name -> (brightness, contrast, saturation) multipliers of the strength, image range
+#: run name -> which of (brightness, contrast, saturation) it switches on
 _JITTER_RUNS = {
-    "brightness": ((1, 0, 0), (0.02, 0.98)),
-    "contrast": ((0, 1, 0), (0.02, 0.98)),
-    "saturation": ((0, 0, 1), (0.02, 0.98)),
-    "all three": ((1, 1, 1), (0.4, 0.6)),  # mid-range: no clamping, the three steps are linear
+    "brightness": (1, 0, 0),
+    "contrast": (0, 1, 0),
+    "saturation": (0, 0, 1),
+    "all three": (1, 1, 1),
 }
+_COMBINED_MAX = 0.5  # the combined run caps each strength, so its images can stay unclamped
+
+
+def _unclamped_band(strengths: tuple[float, float, float]) -> float:
+    """Half-width d such that images in [0.5 − d, 0.5 + d] are never clamped by any factors.
+
+    After brightness f₁ the values lie in f₁·[0.5 − d, 0.5 + d]; contrast f₂ keeps them within
+    2d·f₁f₂ of their mean, saturation f₃ within a further 4d·f₁f₂f₃ (grayscale is a convex
+    combination of the channels), so they stay in [0, 1] when f₁(0.5 + d·k) ≤ 1 and
+    0.5 − d·k ≥ 0 with k = 1 + 2f₂ + 4f₂f₃ at the largest factors.
+    """
+    b, c, s = (1 + v for v in strengths)
+    k = 1 + 2 * c + 4 * c * s
+    return 0.9 * min((1 / b - 0.5) / k, 0.5 / k)
 
 
 def _jitter_inputs(p: Params, run: str) -> tuple[np.ndarray, tuple[float, float, float]]:
-    on, (low, high) = _JITTER_RUNS[run]
+    on = _JITTER_RUNS[run]
     strengths = tuple(float(k * p[name]) for k, name in zip(on, ("brightness", "contrast", "saturation")))
-    return _images({**p, "C": 3}, low, high, offset=list(_JITTER_RUNS).index(run)), strengths
+    offset = list(_JITTER_RUNS).index(run)
+    if run != "all three":  # full range: clamping happens and is checked
+        return _images({**p, "C": 3}, 0.02, 0.98, offset=offset), strengths
+    strengths = tuple(min(v, _COMBINED_MAX) for v in strengths)
+    band = _unclamped_band(strengths)  # mid-range: the three steps are linear (no clamping)
+    return _images({**p, "C": 3}, 0.5 - band, 0.5 + band, offset=offset), strengths
 
 
 def _jitter_run(functions: Functions, p: Params) -> Record:
@@ -425,7 +444,8 @@ def _mixup_judge(record: Record, p: Params) -> None:
     x, e = X.reshape(n, -1), (X_mixed - X).reshape(n, -1)
     # m_i = λ·x_i + (1 − λ)·x_j  ⇔  e_i = m_i − x_i = (1 − λ)·(x_j − x_i): find the j whose
     # direction x_j − x_i is parallel to e_i, then 1 − λ = e_i·(x_j − x_i) / |x_j − x_i|²
-    xx, ex = x @ x.T, e @ x.T
+    xt, et = torch.from_numpy(x), torch.from_numpy(e)
+    xx, ex = (xt @ xt.T).numpy(), (et @ xt.T).numpy()
     dd = np.diag(xx)[:, None] - 2 * xx + np.diag(xx)[None, :]
     ed = ex - np.diag(ex)[:, None]
     ee = np.sum(e * e, axis=1)[:, None]
@@ -464,12 +484,12 @@ def _mixup_judge(record: Record, p: Params) -> None:
                         "配对来自批次的一个排列（perm = rng.permutation(N)）：每张图像恰好作为配对用一次。"))
     alpha = float(p["alpha"])
     var, sd, sd_var = _beta_moments(alpha)
-    sample = lam[mixed]
+    sample = lam  # λ ≈ 1 where nothing could be identified (a self-partner adds at most 1/N bias)
     k = len(sample)
     rule = Text(f"draw one λ per sample from Beta(alpha, alpha) (mean 0.5, variance "
                 f"1/(4(2α+1)) = {var:.3g}).",
                 f"每个样本从 Beta(alpha, alpha) 抽取一个 λ（均值 0.5，方差 1/(4(2α+1)) = {var:.3g}）。")
-    if k > 1 and np.ptp(sample) < 1e-9:
+    if mixed.sum() > 1 and np.ptp(lam[mixed]) < 1e-9:
         fail(what, Text("uses the same λ for every sample", "所有样本使用了同一个 λ"), cause=rule,
              next_step=Text("lam = rng.beta(alpha, alpha, size=N)", "lam = rng.beta(alpha, alpha, size=N)"))
     within(float(sample.mean()), 0.5, sd / math.sqrt(k), what=what,

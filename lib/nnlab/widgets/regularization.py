@@ -1,0 +1,267 @@
+"""The explorers of 04_regularization: dropout at train vs test time, and an augmentation previewer.
+
+Both compute with torch (``torch.nn.functional.dropout``, ``torch.flip``,
+``torch.nn.functional.pad``, ``torch.lerp``), not with your exercise code,
+so they work before you implement anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnlab.widgets import Choice, Explorer, Slider, explorer
+
+# --------------------------------------------------------------------------- dropout
+
+#: the variants dropout_explorer compares (the third one shows why test time needs scaling)
+DROPOUT_MODES = ("inverted", "vanilla", "no test-time scaling (wrong)")
+
+
+def dropout_activations(p_drop: float, mode: str, num_masks: int = 100, seed: int = 0
+                        ) -> dict[str, np.ndarray]:
+    """A ReLU layer's activations under train-mode dropout and in test mode.
+
+    The layer is ``relu(x @ W)`` with ``x`` (128, 64) standard normal and Kaiming-scaled
+    ``W`` (64, 96). Dropout zeroes each activation with probability ``p_drop``.
+
+    Args:
+        p_drop: probability of dropping a unit, in [0, 1).
+        mode: ``"inverted"`` (scale by 1/p_keep in training, nothing at test),
+            ``"vanilla"`` (nothing in training, × p_keep at test, as in the lecture's
+            ``predict``), or ``"no test-time scaling (wrong)"`` (vanilla training, no scaling at test).
+        num_masks: how many train-mode passes to average for the expectation.
+
+    Returns:
+        ``{"train": (128, 96) one train-mode pass, "train_mean": (96,) per-unit mean over
+        all passes and samples, "test": (128, 96) test-mode output, "test_mean": (96,)}``,
+        float64 arrays.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if mode not in DROPOUT_MODES:
+        raise ValueError(f"unknown dropout mode {mode!r}; choose one of {', '.join(DROPOUT_MODES)}")
+    if not 0.0 <= p_drop < 1.0:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(128, 64, generator=generator, dtype=torch.float64)
+    W = torch.randn(64, 96, generator=generator, dtype=torch.float64) * (2 / 64) ** 0.5
+    a = torch.relu(x @ W)
+    p_keep = 1.0 - p_drop
+    train_factor = 1.0 if mode == "inverted" else p_keep  # torch's dropout is inverted
+    test_factor = p_keep if mode == "vanilla" else 1.0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        passes = F.dropout(a.expand(num_masks, -1, -1), p=p_drop, training=True) * train_factor
+    test = F.dropout(a, p=p_drop, training=False) * test_factor
+    return {"train": passes[0].numpy(), "train_mean": passes.mean(dim=(0, 1)).numpy(),
+            "test": test.numpy(), "test_mean": test.mean(dim=0).numpy()}
+
+
+def _draw_dropout(p_drop: float, mode: str) -> Any:
+    import matplotlib.pyplot as plt
+
+    values = dropout_activations(p_drop, mode)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    train, test = values["train"].ravel(), values["test"].ravel()
+    top = max(train.max(), test.max(), 1e-6)
+    bins = np.linspace(0, top, 50)
+    left.hist(test, bins=bins, alpha=0.55, color="C0", label="test mode")
+    left.hist(train, bins=bins, alpha=0.55, color="C1", label="train mode (one mask)")
+    left.axvline(test.mean(), color="C0", lw=2, label=f"test mean {test.mean():.3f}")
+    left.axvline(train.mean(), color="C1", lw=2, ls="--", label=f"train mean {train.mean():.3f}")
+    left.set_yscale("log")
+    left.set_xlabel("activation value")
+    left.set_ylabel("count (log)")
+    left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: zeros {np.mean(train == 0):.0%} "
+                   f"in training, {np.mean(test == 0):.0%} at test", fontsize=9)
+    left.legend(fontsize=7)
+    lim = max(values["train_mean"].max(), values["test_mean"].max()) * 1.05 + 1e-6
+    right.plot([0, lim], [0, lim], color="0.6", lw=1, label="test = E[train]")
+    right.scatter(values["test_mean"], values["train_mean"], s=10, color="C3")
+    right.set_xlim(0, lim)
+    right.set_ylim(0, lim)
+    right.set_xlabel("test-mode activation (per unit)")
+    right.set_ylabel("train-mode activation\n(mean over 100 masks)")
+    ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)
+    right.set_title(f"E[train] / test = {ratio:.3f}" + ("  (mismatch!)" if abs(ratio - 1) > 0.02 else ""),
+                    fontsize=9)
+    right.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return figure
+
+
+def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
+    """Slide ``p_drop`` and pick a dropout variant: a layer's activations at train vs test time.
+
+    Introduced in 04_regularization. Left: the distribution of one ReLU layer's
+    activations in one train-mode pass (some zeroed, the rest scaled or not)
+    against test mode. Right: per unit, the train-mode activation averaged over
+    100 masks against the test-mode activation: both variants of the lecture
+    land on the diagonal (test output = expected train output); forgetting the
+    test-time scaling does not.
+
+    Args:
+        p_drop: initial probability of dropping a unit (the lecture's p is 1 − p_drop).
+        mode: initial variant, one of :data:`DROPOUT_MODES`.
+    """
+    controls = {
+        "p_drop": Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率"),
+        "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型"),
+    }
+    return explorer(_draw_dropout, controls, name="dropout")
+
+
+# --------------------------------------------------------------------------- augmentation
+
+AUGMENTATIONS = ("horizontal flip", "random crop", "color jitter", "cutout", "mixup")
+NUM_SAMPLES = 11
+
+
+def _as_images(X: Any) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[-1] != 3 or len(X) < 2:
+        raise ValueError(f"augmentation_previewer: X must be (N, H, W, 3) RGB images with N >= 2, "
+                         f"got shape {X.shape}")
+    if X.dtype == np.uint8:
+        return X.astype(np.float64) / 255.0
+    if not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(f"augmentation_previewer: X must be float in [0, 1] or uint8, got {X.dtype}")
+    return np.clip(X.astype(np.float64), 0.0, 1.0)
+
+
+def _describe(augmentation: str, parameter: float, height: int) -> tuple[str, float]:
+    """The augmentation's own parameter from the 0..1 slider, and how to show it."""
+    if augmentation == "horizontal flip":
+        return f"p = {parameter:.2f}", parameter
+    if augmentation == "random crop":
+        padding = round(parameter * height / 4)
+        return f"padding = {padding} px (crop back to {height})", padding
+    if augmentation == "color jitter":
+        return f"brightness = contrast = saturation = {parameter:.2f}", parameter
+    if augmentation == "cutout":
+        size = max(1, round(parameter * height))
+        return f"size = {size} px", size
+    alpha = max(0.05, 2.0 * parameter)
+    return f"alpha = {alpha:.2f}", alpha
+
+
+def augment_samples(X: Any, index: int, augmentation: str, parameter: float,
+                    num_samples: int = NUM_SAMPLES, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """``num_samples`` random augmentations of ``X[index]``, computed with torch.
+
+    Args:
+        X: ``(N, H, W, 3)`` images, float in [0, 1] or uint8.
+        index: which image.
+        augmentation: one of :data:`AUGMENTATIONS`.
+        parameter: the slider value in [0, 1], mapped to the augmentation's parameter
+            (flip probability; crop padding up to H/4; jitter strength; Cutout size up to H;
+            Mixup alpha up to 2).
+
+    Returns:
+        ``(samples (num_samples, H, W, 3) float64, captions)``.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augmentation!r}; "
+                         f"choose one of {', '.join(AUGMENTATIONS)}")
+    X = _as_images(X)
+    image = torch.from_numpy(X[index])  # (H, W, 3)
+    height, width = image.shape[:2]
+    _, value = _describe(augmentation, parameter, height)
+    rng = np.random.default_rng(seed)
+    gray_weights = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64)
+    samples, captions = [], []
+    for _ in range(num_samples):
+        if augmentation == "horizontal flip":
+            flip = rng.random() < value
+            out, caption = (torch.flip(image, dims=[1]) if flip else image), ("flipped" if flip else "kept")
+        elif augmentation == "random crop":
+            padded = F.pad(image.permute(2, 0, 1), (int(value),) * 4).permute(1, 2, 0)
+            top, left = rng.integers(0, 2 * int(value) + 1, size=2)
+            out, caption = padded[top:top + height, left:left + width], f"offset ({top}, {left})"
+        elif augmentation == "color jitter":
+            f_b, f_c, f_s = rng.uniform(max(0.0, 1 - value), 1 + value, size=3)
+            out = torch.lerp(torch.zeros_like(image), image, f_b).clamp(0, 1)
+            mean = (out * gray_weights).sum(-1).mean()
+            out = torch.lerp(mean.expand_as(out), out, f_c).clamp(0, 1)
+            gray = (out * gray_weights).sum(-1, keepdim=True).expand_as(out)
+            out = torch.lerp(gray, out, f_s).clamp(0, 1)
+            caption = f"b {f_b:.2f} c {f_c:.2f} s {f_s:.2f}"
+        elif augmentation == "cutout":
+            cy, cx = rng.integers(0, height), rng.integers(0, width)
+            size = int(value)
+            out = image.clone()
+            top, left = max(cy - size // 2, 0), max(cx - size // 2, 0)
+            out[top:cy - size // 2 + size, left:cx - size // 2 + size] = 0
+            caption = f"centre ({cy}, {cx})"
+        else:
+            partner = int(rng.choice([i for i in range(len(X)) if i != index]))
+            lam = float(rng.beta(value, value))
+            out = torch.lerp(torch.from_numpy(X[partner]), image, lam)
+            caption = f"λ = {lam:.2f} · #{partner}"
+        samples.append(out.numpy())
+        captions.append(caption)
+    return np.stack(samples), captions
+
+
+def _mosaic(images: list[np.ndarray], columns: int, gap: int) -> np.ndarray:
+    """Images (H, W, 3) tiled row by row on a white background, ``gap`` pixels apart."""
+    h, w = images[0].shape[:2]
+    rows = -(-len(images) // columns)
+    out = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, 3))
+    for k, image in enumerate(images):
+        r, c = divmod(k, columns)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = np.clip(image, 0, 1)
+    return out
+
+
+def _draw_augmentations(X: np.ndarray, index: int, augmentation: str, parameter: float) -> Any:
+    import matplotlib.pyplot as plt
+
+    samples, captions = augment_samples(X, int(index), augmentation, parameter)
+    label, _ = _describe(augmentation, parameter, X.shape[1])
+    columns, h, w = 4, X.shape[1], X.shape[2]
+    gap = max(2, h // 3)  # room for the captions
+    figure, ax = plt.subplots(figsize=(8, 6.4))
+    ax.imshow(_mosaic([X[int(index)], *samples], columns, gap), interpolation="nearest")
+    for k, caption in enumerate(["original", *captions]):
+        r, c = divmod(k, columns)
+        ax.text(c * (w + gap) + w / 2, r * (h + gap) - 0.5, caption, ha="center", va="bottom",
+                fontsize=8)
+    ax.set_axis_off()
+    ax.set_title(f"{augmentation}: {label}", fontsize=10, pad=14)
+    figure.tight_layout()
+    return figure
+
+
+def augmentation_previewer(X: Any) -> Explorer:
+    """Pick an image and an augmentation, slide its parameter, see 11 random augmented copies.
+
+    Introduced in 04_regularization. The slider runs from 0 to 1 and sets the
+    augmentation's own parameter, shown in the figure title: flip probability p;
+    crop padding (up to H/4 pixels, then a random H×W window); color jitter
+    strength (brightness = contrast = saturation); Cutout square size (up to H);
+    Mixup's Beta(α, α) parameter α (up to 2), blending with random other images of X.
+
+    Args:
+        X: ``(N, H, W, 3)`` images (float in [0, 1] or uint8), e.g. ``data.X_train[:64]``.
+
+    Raises:
+        ValueError: for images of another shape or dtype.
+    """
+    images = _as_images(X)
+
+    def draw(index: int, augmentation: str, parameter: float) -> Any:
+        return _draw_augmentations(images, index, augmentation, parameter)
+
+    controls = {
+        "index": Slider(0, 0, len(images) - 1, 1, "image · 图像", integer=True),
+        "augmentation": Choice("random crop", AUGMENTATIONS, "augmentation · 数据增强"),
+        "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter · 参数 (see title)"),
+    }
+    return explorer(draw, controls, name="augmentation")
