@@ -93,10 +93,10 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
         placed: dict[str, tuple[str, str]] = {}  # student -> (member name, time)
         for member in members:
             name = member.filename
-            if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
-                continue
-            if not _safe(name):
+            if not _safe(name):  # before the dot-file skip: "..\\x" looks like one
                 result.problems.append(f"{name}: unsafe path in the archive (skipped)")
+                continue
+            if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
                 continue
             if member.file_size > MAX_FILE_BYTES:
                 result.problems.append(f"{name}: larger than {MAX_FILE_BYTES} bytes (skipped)")
@@ -136,6 +136,7 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
             if found.groupdict().get("time"):
                 stamp = datetime.strptime(found.group("time"), "%Y-%m-%d-%H-%M-%S")
                 (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S UTC"))
-            if filename.endswith(".ipynb"):
+            if filename.endswith(".ipynb"):  # a later attempt replaces the earlier one's entry
+                result.imported = [entry for entry in result.imported if entry[0] != student]
                 result.imported.append((student, folder / filename))
     return result

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS autograder_status (
     auto_score REAL,
     max_auto REAL,
     seconds REAL,
+    cell_seconds REAL,
     graded_at TEXT NOT NULL,
     PRIMARY KEY (assignment, student)
 )
@@ -224,10 +225,10 @@ class Store:
         gb.db.commit()
         with self._sql() as db:
             db.execute(
-                "INSERT OR REPLACE INTO autograder_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO autograder_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (assignment, student, outcome.status, outcome.reason, outcome.digest,
                  outcome.auto_score, outcome.max_auto, round(outcome.seconds, 3),
-                 datetime.now(UTC).isoformat(timespec="seconds")),
+                 round(outcome.cell_seconds, 3), datetime.now(UTC).isoformat(timespec="seconds")),
             )
 
 

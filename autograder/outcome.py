@@ -17,6 +17,7 @@ Statuses, most serious first (one per submission, with a one-line reason):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import time
 import uuid
@@ -55,14 +56,23 @@ class Outcome:
     reason: str
     digest: str
     notebook: dict[str, Any] | None = None
-    cells: list[CellVerdict] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)  # test cell grade id -> points earned
     max_auto: float = 0.0
     max_manual: float = 0.0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the whole submission (rebuild, run, judge)
+    cell_seconds: float = 0.0  # time spent inside the notebook's own cells (the floor)
 
     @property
     def auto_score(self) -> float:
-        return sum(c.score for c in self.cells)
+        return sum(self.scores.values())
+
+    def to_plain(self) -> dict[str, Any]:
+        """A plain-data copy (for sending between processes)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_plain(cls, data: dict[str, Any]) -> Outcome:
+        return cls(**data)
 
 
 def submission_digest(folder: Path, template_digest: str) -> str:
@@ -133,6 +143,7 @@ class RunReport:
     """The worker's events boiled down."""
 
     outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    cell_seconds: dict[int, float] = field(default_factory=dict)
     errors: dict[int, str | None] = field(default_factory=dict)
     probes: dict[int, ProbeOutcome] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)
@@ -160,6 +171,8 @@ def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunR
             report.outputs[event["i"]] = outputs if isinstance(outputs, list) else []
             report.errors[event["i"]] = event.get("error") if isinstance(event.get("error"), str) else None
             report.output_over |= bool(event.get("over"))
+            if isinstance(event.get("dt"), (int, float)):
+                report.cell_seconds[event["i"]] = float(event["dt"])
         elif kind == "interrupted" and event.get("unit"):
             report.interrupted.append(str(event["unit"]))
         elif kind == "exit":
@@ -359,5 +372,6 @@ def grade_notebook(template: Template, student: str, folder: Path, run: Any, set
         reason += " | checker error (not the student's fault): " + internal[0]
     if report.skipped_files:
         reason += f" | not copied (links or special files): {', '.join(report.skipped_files[:5])}"
-    return Outcome(status=status, reason=reason, notebook=notebook, cells=cells,
-                   seconds=time.monotonic() - started, **base)
+    return Outcome(status=status, reason=reason, notebook=notebook,
+                   scores={c.grade_id: c.score for c in cells}, seconds=time.monotonic() - started,
+                   cell_seconds=sum(report.cell_seconds.values()), **base)

@@ -125,7 +125,7 @@ def _parse_call(call: ast.Call, *, where: str) -> CheckCall:
             continue
         try:
             options[keyword.arg] = ast.literal_eval(keyword.value)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: e.g. an unhashable dict key, {[1]: 2}
             raise PlanError(f"{line}: parameter {keyword.arg} must be a literal") from None
     try:
         _, params = spec.bind((), {**options, **{role: None for role in functions}})

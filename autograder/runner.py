@@ -214,6 +214,7 @@ class Child:
                 continue
             self.capture.outputs = []
             self.emit({"t": "cell", "i": index})
+            began = time.perf_counter()
             try:
                 result = shell.run_cell(cell["source"], store_history=False, silent=False)
                 error = result.error_before_exec or result.error_in_exec
@@ -221,7 +222,7 @@ class Child:
                 error = exc
             self.emit({"t": "done", "i": index, "outputs": self.capture.outputs,
                        "error": type(error).__name__ if error is not None else None,
-                       "over": self.capture.over})
+                       "over": self.capture.over, "dt": time.perf_counter() - began})
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         from autograder import integrity
 

@@ -262,7 +262,7 @@ def rebuild(notebook: dict[str, Any], template: Template) -> Rebuilt:
                              f"{grade_id} edited (original restored)")
         elif anchor.kind in ("test", "locked") and cell.get("cell_type") != anchor.cell["cell_type"]:
             tampering.append(f"cell {grade_id} changed type (original restored)")
-        if anchor.kind in ("solution", "answer") and nbgrader_of(cell) != nbgrader_of(anchor.cell) \
+        if nbgrader_of(cell) != nbgrader_of(anchor.cell) \
                 and {k: v for k, v in nbgrader_of(cell).items() if k != "checksum"} != \
                 {k: v for k, v in nbgrader_of(anchor.cell).items() if k != "checksum"}:
             tampering.append(f"grading metadata of {grade_id} changed (original restored)")
