@@ -94,7 +94,9 @@ def _judge_dropout_train(record: Record, x: np.ndarray, p: Params, mode: str) ->
     )
     kept = out != 0
     ratio = out[kept] / x[kept]
-    scale = torch_dropout_scale(p_drop) if mode == "inverted" else 1.0
+    # torch's kept entries on the same x are x / p_keep: its factor, measured
+    torch_kept = torch_out != 0
+    scale = float(np.median(torch_out[torch_kept] / x[torch_kept])) if mode == "inverted" else 1.0
     if not np.allclose(ratio, scale, rtol=1e-7, atol=1e-7):
         typical = float(np.median(ratio)) if ratio.size else float("nan")
         if mode == "inverted":
