@@ -162,8 +162,12 @@ def decode(text: str) -> Any:
         plain = json.loads(text)
     except json.JSONDecodeError as error:
         raise RecordError(f"record is not JSON: {error}") from None
+    except RecursionError:
+        raise RecordError("record is nested too deeply") from None
     try:
         return _from_plain(plain)
+    except RecursionError:
+        raise RecordError("record is nested too deeply") from None
     except (ValueError, TypeError) as error:
         if isinstance(error, RecordError):
             raise

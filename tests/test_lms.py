@@ -1,0 +1,196 @@
+"""Importing an LMS download (zip) into ``submitted/<student>/mini/`` of a course folder.
+
+Zips are built in ``tmp_path`` with the file names Canvas, Moodle and
+Blackboard produce; the assignment is the test course's ``mini``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import autograder.course
+from autograder import lms
+from autograder.course import CourseError
+from autograder.lms import import_zip
+from tests.conftest import TEST_COURSE
+
+NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+
+
+@pytest.fixture(autouse=True)
+def test_course_repo(monkeypatch) -> None:
+    """Point the grader at the test course (REPO is read from NNLAB_REPO when autograder.course loads)."""
+    monkeypatch.setenv("NNLAB_REPO", str(TEST_COURSE))
+    monkeypatch.setattr(autograder.course, "REPO", TEST_COURSE)
+
+
+def make_zip(tmp_path: Path, files: dict[str, str | bytes], name: str = "download.zip") -> Path:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as bundle:
+        for member, data in files.items():
+            bundle.writestr(zipfile.ZipInfo(member), data)
+    return path
+
+
+def run_import(tmp_path: Path, files: dict[str, str | bytes], roster: Path | None = None) -> lms.ImportResult:
+    course_dir = tmp_path / "course"
+    course_dir.mkdir(exist_ok=True)
+    return import_zip(assignment="mini", archive=make_zip(tmp_path, files), course_dir=course_dir,
+                      roster=roster)
+
+
+def submitted(tmp_path: Path, student: str, name: str = "mini.ipynb") -> Path:
+    return tmp_path / "course" / "submitted" / student / "mini" / name
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("member, student", [
+    pytest.param("jdoe_12345_678_mini.ipynb", "jdoe", id="canvas"),
+    pytest.param("jdoe_late_12345_678_mini.ipynb", "jdoe", id="canvas-late"),
+    pytest.param("j.doe-2_12345_678_Homework 1.ipynb", "j.doe-2", id="canvas-dotted-login"),
+    pytest.param("Jane Doe_123_assignsubmission_file_/mini.ipynb", "jane_doe", id="moodle"),
+    pytest.param("Assignment 1_jdoe_attempt_2026-01-02-03-04-05_mini.ipynb", "jdoe", id="blackboard"),
+    pytest.param("alice/mini.ipynb", "alice", id="plain-folder"),
+    pytest.param("Alice Smith/my work.ipynb", "alice_smith", id="plain-folder-spaces"),
+])
+def test_each_layout_places_the_notebook_under_the_assignments_name(tmp_path: Path, member: str,
+                                                                    student: str) -> None:
+    result = run_import(tmp_path, {member: NOTEBOOK})
+    assert result.problems == []
+    assert result.imported == [(student, submitted(tmp_path, student))]
+    assert submitted(tmp_path, student).read_text() == NOTEBOOK
+
+
+def test_blackboard_writes_the_submission_time(tmp_path: Path) -> None:
+    run_import(tmp_path, {"Assignment_jdoe_attempt_2026-01-02-03-04-05_mini.ipynb": NOTEBOOK})
+    assert submitted(tmp_path, "jdoe", "timestamp.txt").read_text() == "2026-01-02 03:04:05 UTC"
+
+
+def test_other_files_of_a_student_are_copied_with_their_name(tmp_path: Path) -> None:
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK, "alice/data.csv": "a,b\n1,2\n"})
+    assert result.problems == [] and [s for s, _ in result.imported] == ["alice"]
+    assert submitted(tmp_path, "alice", "data.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_lms_clutter_is_skipped_silently(tmp_path: Path) -> None:
+    result = run_import(tmp_path, {"__MACOSX/alice/._mini.ipynb": b"\0\1", "alice/.DS_Store": b"\0",
+                                   "alice/mini.ipynb": NOTEBOOK})
+    assert result.problems == []
+    assert files_under(tmp_path / "course") == ["submitted/alice/mini/mini.ipynb"]
+
+
+def write_roster(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_roster_maps_lms_names_and_ids_to_student_ids(tmp_path: Path) -> None:
+    roster = write_roster(tmp_path, "student_id,lms_name,lms_id\ns001,,12345\ns002,Jane Doe,\ns003,bob,\n")
+    result = run_import(tmp_path, {
+        "jdoe_12345_678_mini.ipynb": NOTEBOOK,  # Canvas: matched by its user id
+        "JANE DOE_999_assignsubmission_file_/mini.ipynb": NOTEBOOK,  # Moodle: by name, any case
+        "Assignment_bob_attempt_2026-01-02-03-04-05_mini.ipynb": NOTEBOOK,
+    }, roster=roster)
+    assert result.problems == []
+    assert sorted(student for student, _ in result.imported) == ["s001", "s002", "s003"]
+    assert all(submitted(tmp_path, s).is_file() for s in ("s001", "s002", "s003"))
+
+
+def test_names_missing_from_the_roster_are_reported_and_not_imported(tmp_path: Path) -> None:
+    roster = write_roster(tmp_path, "\ufeffstudent_id,lms_name\ns001,alice\n")  # Excel's BOM is fine
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK, "mallory/mini.ipynb": NOTEBOOK},
+                        roster=roster)
+    assert [s for s, _ in result.imported] == ["s001"]
+    assert result.problems == ["mallory/mini.ipynb: no roster entry for mallory (folders)"]
+    assert not (tmp_path / "course" / "submitted" / "mallory").exists()
+
+
+@pytest.mark.parametrize("header", ["student_id\n", "lms_name,lms_id\n", "id,name\n", ""])
+def test_a_roster_without_the_needed_columns_is_refused(tmp_path: Path, header: str) -> None:
+    roster = write_roster(tmp_path, header + "s001,alice\n" if header else "")
+    with pytest.raises(CourseError, match="student_id and lms_name or lms_id"):
+        run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK}, roster=roster)
+
+
+def test_unmatched_file_names_are_reported(tmp_path: Path) -> None:
+    result = run_import(tmp_path, {"loose.ipynb": NOTEBOOK, "a/b/c.ipynb": NOTEBOOK})
+    assert result.imported == []
+    assert sorted(result.problems) == [
+        "a/b/c.ipynb: does not match any known LMS file name layout",
+        "loose.ipynb: does not match any known LMS file name layout",
+    ]
+
+
+@pytest.mark.parametrize("member", ["../evil.ipynb", "alice/../../evil.ipynb", "/tmp/evil/mini.ipynb",
+                                    "..\\evil.ipynb"])
+def test_unsafe_paths_are_reported_and_nothing_is_written(tmp_path: Path, member: str) -> None:
+    result = run_import(tmp_path, {member: NOTEBOOK, "alice/mini.ipynb": NOTEBOOK})
+    assert result.problems == [f"{member}: unsafe path in the archive (skipped)"]
+    assert [s for s, _ in result.imported] == ["alice"]
+    assert files_under(tmp_path) == ["course/submitted/alice/mini/mini.ipynb", "download.zip"]
+    assert not Path("/tmp/evil").exists()
+
+
+@pytest.mark.parametrize("data", [b"{not json", b"\xff\xfe\x00", b""])
+def test_a_malformed_notebook_is_imported_but_reported(tmp_path: Path, data: bytes) -> None:
+    result = run_import(tmp_path, {"alice/mini.ipynb": data})
+    assert result.imported == [("alice", submitted(tmp_path, "alice"))]
+    assert submitted(tmp_path, "alice").read_bytes() == data
+    assert result.problems == ["alice/mini.ipynb: imported for alice, but it is not valid notebook JSON "
+                               "(it will be graded as invalid)"]
+
+
+@pytest.mark.parametrize("order", ["older-first", "newer-first"])
+def test_the_latest_blackboard_attempt_is_kept(tmp_path: Path, order: str) -> None:
+    older = ("HW_jdoe_attempt_2026-01-02-03-04-05_mini.ipynb", NOTEBOOK.replace("[]", "[ ]", 1))
+    newer = ("HW_jdoe_attempt_2026-01-09-00-00-00_mini.ipynb", NOTEBOOK)
+    attempts = [older, newer] if order == "older-first" else [newer, older]
+    result = run_import(tmp_path, dict(attempts))
+    assert submitted(tmp_path, "jdoe").read_text() == newer[1]
+    assert submitted(tmp_path, "jdoe", "timestamp.txt").read_text() == "2026-01-09 00:00:00 UTC"
+    assert result.imported == [("jdoe", submitted(tmp_path, "jdoe"))]
+    assert all(older[0] in problem for problem in result.problems)
+
+
+def test_two_notebooks_for_one_student_without_times_keep_the_first_and_report(tmp_path: Path) -> None:
+    first, second = NOTEBOOK, NOTEBOOK.replace("[]", "[ ]", 1)
+    result = run_import(tmp_path, {"jdoe_12345_678_mini.ipynb": first, "jdoe/mini.ipynb": second})
+    assert submitted(tmp_path, "jdoe").read_text() == first
+    assert result.imported == [("jdoe", submitted(tmp_path, "jdoe"))]
+    assert result.problems == ["jdoe/mini.ipynb: a second notebook for jdoe (kept jdoe_12345_678_mini.ipynb)"]
+
+
+def test_an_archive_that_is_not_a_zip_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "download.zip"
+    fake.write_text("this is not a zip")
+    with pytest.raises(CourseError, match="not a readable zip file"):
+        import_zip(assignment="mini", archive=fake, course_dir=tmp_path)
+    with pytest.raises(CourseError, match="not a readable zip file"):
+        import_zip(assignment="mini", archive=tmp_path / "missing.zip", course_dir=tmp_path)
+
+
+def test_an_archive_that_unpacks_too_large_is_refused_before_writing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lms, "MAX_TOTAL_BYTES", 2 * len(NOTEBOOK) - 1)
+    with pytest.raises(CourseError, match="unpacks to more than"):
+        run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK, "bob/mini.ipynb": NOTEBOOK})
+    assert not (tmp_path / "course" / "submitted").exists()
+
+
+def test_a_single_file_over_the_limit_is_skipped_and_reported(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lms, "MAX_FILE_BYTES", len(NOTEBOOK) - 1)
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    assert result.imported == [] and "larger than" in result.problems[0]
+
+
+def test_an_unknown_assignment_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CourseError, match="unknown assignment 'maxi'.*mini"):
+        import_zip(assignment="maxi", archive=make_zip(tmp_path, {"a/b.ipynb": NOTEBOOK}),
+                   course_dir=tmp_path)
