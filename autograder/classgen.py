@@ -108,8 +108,10 @@ def partial(course: Course, assignment: str) -> dict[str, Any]:
 
 
 def wrong(course: Course, assignment: str) -> dict[str, Any]:
-    """Every answer filled in, the first code answer wrong."""
-    return make_submission(course, assignment, fill=lambda i, g: "wrong" if i == 0 else "answer")
+    """Every answer filled in; the first answer that defines a function made wrong."""
+    answers = _answers(course.source_notebook(assignment))
+    target = next((g for g, text in answers.items() if _defined_function(text)), None)
+    return make_submission(course, assignment, fill=lambda i, g: "wrong" if g == target else "answer")
 
 
 def with_cell(notebook: dict[str, Any], source: str, *, after_first_solution: bool = True) -> dict[str, Any]:

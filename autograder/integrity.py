@@ -74,6 +74,14 @@ def _watched(shell: Any) -> dict[str, Any]:
         for name, value in list(vars(module).items()):
             if callable(value) or isinstance(value, type):
                 objects[f"{module_name}.{name}"] = value
+    spec_module = sys.modules.get("nnlab.checks.spec")
+    if spec_module is not None:  # the checks themselves: a replaced judge or run is a patch
+        registry = getattr(spec_module, "_REGISTRY", {})
+        objects["nnlab.checks.spec._REGISTRY"] = registry
+        for name, spec in list(registry.items()):
+            objects[f"check {name}"] = spec
+            objects[f"check {name}.run"] = getattr(spec, "run", None)
+            objects[f"check {name}.judge"] = getattr(spec, "judge", None)
     if shell is not None:
         own = vars(shell)
         for name in SHELL_ATTRIBUTES:

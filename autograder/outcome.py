@@ -27,7 +27,7 @@ from typing import Any
 
 from nnlab.checks import codec
 
-from autograder.plan import CheckCall, strip_hidden
+from autograder.plan import CheckCall
 from autograder.settings import Settings
 from autograder.submission import (
     InvalidSubmission,
@@ -108,18 +108,19 @@ class Prepared:
 
 
 def prepare(template: Template, notebook: dict[str, Any], settings: Settings) -> Prepared:
-    """Rebuild the notebook and describe the run (cells without hidden tests, then probes)."""
+    """Rebuild the notebook and describe the run: every code cell but the tests, then the probes.
+
+    Test cells hold only ``check`` calls (the plan parser enforces it), so running them in
+    the notebook would only repeat, untrusted, what the probes do: they are not run there.
+    """
     rebuilt = rebuild(notebook, template)
     anchors = template.by_id
     cells = []
     for index, cell in enumerate(rebuilt.cells):
-        if cell["cell_type"] != "code":
-            continue
         grade_id = nbgrader_of(cell).get("grade_id")
-        source = cell["source"]
-        if grade_id in anchors and anchors[grade_id].kind == "test":
-            source = strip_hidden(source)
-        cells.append({"index": index, "source": source})
+        if cell["cell_type"] != "code" or grade_id in anchors and anchors[grade_id].kind == "test":
+            continue
+        cells.append({"index": index, "source": cell["source"]})
     probes = [(a.grade_id, call) for a in template.anchors if a.kind == "test" for call in a.plan]
     job = {
         "cells": cells,
@@ -210,8 +211,7 @@ def _cell_label(rebuilt: Rebuilt, unit: str) -> str:
     return f"cell {int(number) + 1}" + (f" ({grade_id})" if grade_id else "")
 
 
-def decide_status(report: RunReport, rebuilt: Rebuilt, cells: list[CellVerdict],
-                  kernel_passed: dict[str, bool]) -> tuple[str, str]:
+def decide_status(report: RunReport, rebuilt: Rebuilt) -> tuple[str, str]:
     """The submission's status and its one-line reason (further findings appended)."""
     findings: dict[str, list[str]] = {s: [] for s in STATUSES}
     if report.integrity:
@@ -219,12 +219,6 @@ def decide_status(report: RunReport, rebuilt: Rebuilt, cells: list[CellVerdict],
         findings["integrity"].append(f"replaced grading machinery: {shown}")
     if report.garbage:
         findings["integrity"].append("wrote into the grader's event channel")
-    for cell in cells:
-        visible = [v for call, v in cell.verdicts if not call.hidden]
-        if kernel_passed.get(cell.grade_id) and any(not v.passed for v in visible):
-            findings["integrity"].append(
-                f"{cell.grade_id} passed in the notebook but failed when the grader re-ran it "
-                "(grading code altered, or the function redefined after its test)")
     findings["tampered"] += rebuilt.tampering
     for exit_event in report.exits:
         unit = exit_event.get("unit")
@@ -274,8 +268,8 @@ def decide_status(report: RunReport, rebuilt: Rebuilt, cells: list[CellVerdict],
 
 
 def assemble(template: Template, prepared: Prepared, report: RunReport, *,
-             language: str) -> tuple[dict[str, Any], list[CellVerdict], dict[str, bool]]:
-    """The autograded notebook, the test-cell verdicts, and which cells passed in the kernel."""
+             language: str) -> tuple[dict[str, Any], list[CellVerdict]]:
+    """The autograded notebook and the test-cell verdicts."""
     anchors = template.by_id
     by_cell: dict[str, CellVerdict] = {
         a.grade_id: CellVerdict(a.grade_id, a.points) for a in template.anchors if a.kind == "test"}
@@ -283,7 +277,6 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         outcome = report.probes.get(k, ProbeOutcome())
         by_cell[grade_id].verdicts.append((call, judge_probe(call, outcome, language=language)))
     cells = copy.deepcopy(prepared.rebuilt.cells)
-    kernel_passed: dict[str, bool] = {}
     seen_ids: set[str] = set()
     for index, cell in enumerate(cells):
         if not isinstance(cell.get("id"), str) or cell["id"] in seen_ids:
@@ -293,9 +286,8 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
             continue
         outputs = report.outputs.get(index)
         grade_id = nbgrader_of(cell).get("grade_id")
-        if grade_id in by_cell:
-            kernel_passed[grade_id] = outputs is not None and report.errors.get(index) is None
-            cell["outputs"] = verdict_outputs(by_cell[grade_id], outputs or [], language=language)
+        if grade_id in by_cell:  # not run in the notebook: its checks ran as probes
+            cell["outputs"] = verdict_outputs(by_cell[grade_id], language=language)
         elif outputs is None:
             cell["outputs"] = [_not_run_output(index, report, prepared.rebuilt)]
         else:
@@ -310,7 +302,7 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         "nbformat_minor": max(template.nbformat_minor, 5),
     }
     _ = anchors
-    return notebook, list(by_cell.values()), kernel_passed
+    return notebook, list(by_cell.values())
 
 
 def _not_run_output(index: int, report: RunReport, rebuilt: Rebuilt) -> dict[str, Any]:
@@ -365,8 +357,8 @@ def grade_notebook(template: Template, student: str, folder: Path, run: Any, set
         return Outcome(status="invalid", reason=str(error), **base)
     events, watchdog = run(prepared.job, folder)
     report = read_events(events, watchdog=watchdog)
-    notebook, cells, kernel_passed = assemble(template, prepared, report, language=settings.language)
-    status, reason = decide_status(report, prepared.rebuilt, cells, kernel_passed)
+    notebook, cells = assemble(template, prepared, report, language=settings.language)
+    status, reason = decide_status(report, prepared.rebuilt)
     internal = [m for c in cells for m in c.internal_errors]
     if internal:
         reason += " | checker error (not the student's fault): " + internal[0]

@@ -496,23 +496,31 @@ class Attempt:
 
 
 def _kill_leftovers(uid: int | None) -> None:
-    """Kill processes a child left behind (daemons escape its process group)."""
+    """Kill processes a child left behind (daemons escape its process group).
+
+    A fork bomb refills the slots as they free up, so every process of the
+    submission's user is stopped first, then killed, until none is left.
+    """
     if uid is None or os.getuid() != 0:
         return
-    for _ in range(3):
-        found = False
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        found = []
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(int(entry))
+            except OSError:
                 continue
         if not found:
-            return
-        time.sleep(0.05)
+            break
+        for number in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in found:
+                try:
+                    os.kill(pid, number)
+                except OSError:
+                    continue
+        time.sleep(0.02)
     # reap zombies re-parented to us (we are the sandbox's init's child or init itself)
     try:
         while os.waitpid(-1, os.WNOHANG)[0] > 0:

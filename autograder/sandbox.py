@@ -33,8 +33,16 @@ PRIVATE = "/var/lib/grader"  # the zygote's own caches (matplotlib, IPython)
 WORKDIR_BYTES = 512 * 2**20
 TMP_BYTES = 256 * 2**20
 
-#: the first user id submissions run as (one per worker) when the grader is root.
-FIRST_UID = 61000
+#: user ids submissions run as when the grader is root: one per worker, distinct across grader
+#: processes (the process cap counts per user id, so concurrent graders must not share one).
+UID_BASE = 200_000
+UIDS_PER_GRADER = 64
+
+
+def submission_uid(worker_index: int, grader_pid: int | None = None) -> int:
+    """The user id worker ``worker_index`` of this grader process runs submissions as."""
+    pid = os.getpid() if grader_pid is None else grader_pid
+    return UID_BASE + (pid % 100_000) * UIDS_PER_GRADER + worker_index % UIDS_PER_GRADER
 
 
 @dataclass(frozen=True)

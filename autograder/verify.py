@@ -71,25 +71,22 @@ def judge_probe(call: CheckCall, outcome: ProbeOutcome, *, language: str) -> Ver
     return Verdict(call.name, False, f"{prefix}{name}: {text.render(language)}")
 
 
-def verdict_outputs(cell: CellVerdict, kernel_outputs: list[dict[str, Any]], *,
-                    language: str) -> list[dict[str, Any]]:
-    """The stored outputs of a test cell: the kernel's text and figures, then the verdict."""
-    kept = [o for o in kernel_outputs
-            if o.get("output_type") in ("stream", "display_data", "execute_result")
-            and not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    for output in kept:
-        if output.get("output_type") == "execute_result":
-            output["output_type"] = "display_data"  # no partial credit from a printed number
-            output.pop("execution_count", None)
+def verdict_outputs(cell: CellVerdict, *, language: str) -> list[dict[str, Any]]:
+    """The stored outputs of a test cell: one line per passing cell, the failures otherwise.
+
+    An error output means no points to nbgrader's ``determine_grade``; nothing else
+    (no stderr, no number that could read as partial credit) is written.
+    """
     total = len(cell.verdicts)
     if cell.passed:
         line = (f"✓ grader: all {total} checks of this cell passed" if language == "en"
                 else f"✓ 评分：本单元格的 {total} 项检查全部通过")
-        return kept + [{"output_type": "stream", "name": "stdout", "text": line + "\n"}]
+        passed = [f"✓ {v.name}" for call, v in cell.verdicts if not call.hidden]
+        return [{"output_type": "stream", "name": "stdout", "text": "\n".join([*passed, line]) + "\n"}]
     failures = [v.message for _, v in cell.verdicts if not v.passed]
     head = (f"grader: {len(failures)} of {total} checks of this cell failed" if language == "en"
             else f"评分：本单元格的 {total} 项检查中有 {len(failures)} 项未通过")
-    return kept + [{
+    return [{
         "output_type": "error",
         "ename": "CheckFailed",
         "evalue": head,

@@ -78,7 +78,7 @@ class Worker:
         os.chmod(self.host_tmp, 0o1777)
         self.process: subprocess.Popen[str] | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
-        self.uid = sandbox.FIRST_UID + index if plan.drop_privileges else None
+        self.uid = sandbox.submission_uid(index) if plan.drop_privileges else None
 
     def start(self) -> None:
         env = sandbox.environment(self.plan.kind, self.private)

@@ -147,22 +147,35 @@ def test_input_fails_its_cell_with_a_clear_message(graded: dict) -> None:
     assert "input() is not available while the notebook is graded" in _outputs(graded, "input-call")
 
 
-def test_no_process_outlives_grading(graded: dict) -> None:
-    """Fork bombs and daemons leave nothing running under the submissions' user ids."""
+def test_no_process_outlives_a_submission(test_course) -> None:
+    """Fork bombs and daemons leave nothing running under the submission's user id."""
     require_sandbox()
     if os.getuid() != 0:
         pytest.skip("submissions run under their own user id only when the grader is root")
-    from autograder.sandbox import FIRST_UID
+    from autograder.sandbox import plan
+    from autograder.worker import Worker
 
-    leftovers = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if FIRST_UID <= entry.stat().st_uid < FIRST_UID + 64:
-                    leftovers.append(entry.name)
-            except FileNotFoundError:
-                continue
-    assert leftovers == []
+    worker = Worker(0, plan("bwrap"))
+    cells = ["import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)",
+             "import os\nwhile True:\n    os.fork()"]
+    limits = {"cell_timeout": 3, "notebook_timeout": 60, "check_timeout": 3, "memory_mb": 512,
+              "cpu_seconds": 60, "max_processes": 32, "max_output_bytes": 10_000, "max_file_bytes": 10**6}
+    try:
+        result = worker.run({"cells": [{"index": i, "source": c} for i, c in enumerate(cells)],
+                             "probes": [], "limits": limits}, Path(__file__).parent / "fixtures")
+        assert result.events[-1] == {"t": "job_end"}
+        leftovers = [p.name for p in Path("/proc").iterdir()
+                     if p.name.isdigit() and _uid(p) == worker.uid]
+        assert leftovers == []
+    finally:
+        worker.close()
+
+
+def _uid(path: Path) -> int | None:
+    try:
+        return path.stat().st_uid
+    except FileNotFoundError:
+        return None
 
 
 def test_failing_checks_explain_themselves_in_the_autograded_notebook(graded: dict) -> None:
