@@ -1,0 +1,146 @@
+"""The init explorer of 03_initialization: activation, weight scale and depth → per-layer histograms.
+
+The experiment is the lecture's (``x = activation(x @ W)`` layer after layer, starting from a
+standard normal batch) computed with torch and ``torch.nn.init``, not with the notebook's
+exercise code, so it works before anything is implemented. It uses narrower layers than the
+lecture (512 instead of 4096) so that a redraw stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnlab.widgets import Choice, Explorer, Slider, explorer
+
+#: weight-scale modes: a fixed std from the slider, or a std computed from the fan-in.
+SCALE_MODES = ("fixed", "xavier", "kaiming")
+ACTIVATIONS = ("tanh", "relu")
+
+
+def init_activations(
+    activation: str,
+    scale_mode: str,
+    weight_scale: float,
+    depth: int,
+    *,
+    width: int = 512,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """The hidden activations of the lecture's experiment, drawn with ``torch.nn.init``.
+
+    Args:
+        activation: ``"tanh"`` or ``"relu"``.
+        scale_mode: ``"fixed"`` (every weight ~ N(0, weight_scale²): ``normal_``),
+            ``"xavier"`` (std 1/√Din: ``kaiming_normal_(nonlinearity="linear")``) or
+            ``"kaiming"`` (std √(2/Din): ``kaiming_normal_(nonlinearity="relu")``).
+        weight_scale: the std for ``"fixed"``; ignored otherwise.
+        depth: the number of layers.
+        width: the width of every layer (the lecture uses 4096).
+        batch_size: rows of the input batch.
+        seed: seeds the torch generator, so a redraw with the same settings is identical.
+
+    Returns:
+        ``depth`` float32 arrays of shape ``(batch_size, width)``: the activations after each layer.
+
+    Raises:
+        ValueError: for an unknown activation or scale mode.
+    """
+    import torch
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    if scale_mode not in SCALE_MODES:
+        raise ValueError(f"unknown scale mode {scale_mode!r}; choose one of {', '.join(SCALE_MODES)}")
+    g = torch.Generator().manual_seed(seed)
+    act = torch.tanh if activation == "tanh" else torch.relu
+    x = torch.randn(batch_size, width, generator=g)
+    hs = []
+    weight = torch.empty(width, width)  # torch layout (out, in): the layer computes x @ weight.T
+    with torch.no_grad():
+        for _ in range(int(depth)):
+            if scale_mode == "fixed":
+                torch.nn.init.normal_(weight, 0.0, weight_scale, generator=g)
+            else:
+                torch.nn.init.kaiming_normal_(
+                    weight, mode="fan_in", generator=g,
+                    nonlinearity="linear" if scale_mode == "xavier" else "relu")
+            x = act(x @ weight.T)
+            hs.append(x.numpy().copy())
+    return hs
+
+
+def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int,
+               width: int = 512, batch_size: int = 16):
+    import matplotlib.pyplot as plt
+
+    hs = init_activations(activation, scale_mode, weight_scale, depth, width=width, batch_size=batch_size)
+    ncols = len(hs) if len(hs) <= 6 else 5
+    nrows = math.ceil(len(hs) / ncols)
+    height = 1.9 * nrows + 0.5
+    figure, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols + 0.4, height), squeeze=False)
+    # fixed margins (tight_layout would double the redraw time)
+    figure.subplots_adjust(left=0.03, right=0.98, bottom=0.3 / height, top=1 - 0.95 / height,
+                           wspace=0.12, hspace=0.75)
+    if activation == "tanh":
+        edges = np.linspace(-1.0, 1.0, 41)
+    else:
+        top = max(float(np.quantile(h, 0.999)) for h in hs)
+        edges = np.linspace(0.0, top if top > 0 else 1.0, 41)
+    for ax, (layer, h) in zip(axes.flat, enumerate(hs, start=1)):
+        counts, _ = np.histogram(np.clip(h, edges[0], edges[-1]), bins=edges)
+        ax.stairs(counts, edges, fill=True, color="C0")
+        ax.set_title(f"Layer {layer}\nmean={h.mean():.2f}\nstd={h.std():.2f}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for ax in axes.flat[len(hs):]:
+        ax.set_visible(False)
+    if scale_mode == "fixed":
+        gain = weight_scale * math.sqrt(width)
+        rule = (f"W = {weight_scale:.3g}·randn: std·√Din = {gain:.2f}"
+                f" (like {gain / 64:.3g}·randn at the lecture's width 4096)")
+    elif scale_mode == "xavier":
+        rule = "Xavier: std = 1/√Din"
+    else:
+        rule = "Kaiming: std = √(2/Din)"
+    figure.suptitle(f"{activation}, {rule}; width {width}, batch {batch_size}", fontsize=9)
+    return figure
+
+
+def init_explorer(
+    activation: str = "tanh",
+    scale_mode: str = "fixed",
+    weight_scale: float = 0.14,
+    depth: int = 6,
+    *,
+    width: int = 512,
+) -> Explorer:
+    """Explore weight initialization: activation, weight scale and depth → per-layer histograms.
+
+    Introduced in 03_initialization. The activations come from torch (``torch.nn.init``),
+    not from your exercise code, so the explorer works before you implement anything.
+
+    Args:
+        activation: the initial activation, ``"tanh"`` or ``"relu"``.
+        scale_mode: ``"fixed"`` (use the slider's std), ``"xavier"`` or ``"kaiming"``.
+        weight_scale: the initial fixed std (log slider from 0.001 to 1); the default 0.14
+            at width 512 behaves like the lecture's 0.05 at width 4096 (std·√Din ≈ 3.2).
+        depth: the initial number of layers (1 to 10).
+        width: the width of every layer (kept small so a redraw takes well under a second).
+    """
+    controls = {
+        "activation": Choice(activation, ACTIVATIONS, "activation · 激活函数"),
+        "scale_mode": Choice(scale_mode, (("fixed std (slider) · 固定标准差", "fixed"),
+                                          ("Xavier 1/√Din", "xavier"),
+                                          ("Kaiming √(2/Din)", "kaiming")),
+                             "weight scale · 权重尺度"),
+        "weight_scale": Slider(weight_scale, 0.001, 1.0, 0.05, "fixed std · 固定标准差", log=True),
+        "depth": Slider(depth, 1, 10, 1, "depth · 层数", integer=True),
+    }
+
+    def draw(activation: str, scale_mode: str, weight_scale: float, depth: int):
+        return _draw_init(activation, scale_mode, weight_scale, int(depth), width=width)
+
+    return explorer(draw, controls, name="initialization")
