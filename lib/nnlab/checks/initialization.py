@@ -579,10 +579,13 @@ def _stats_judge(record: Record, p: Params) -> None:
     num_layers = len(dims) - 1
     for (activation, scale), result in zip(p["settings"], results):
         what = Text("layer_statistics")
+        error = result.get("error") if isinstance(result, dict) else None
+        type_error = isinstance(error, (list, tuple)) and bool(error) and error[0] == "TypeError"
         value = value_of(result, what, next_step=Text(
             "weight_scale may be a number or a function of Din: use "
             "weight_scale(Din) if callable(weight_scale) else weight_scale.",
-            "weight_scale 可能是数，也可能是 Din 的函数：callable(weight_scale) 时用 weight_scale(Din)。"))
+            "weight_scale 可能是数，也可能是 Din 的函数：callable(weight_scale) 时用 weight_scale(Din)。")
+            if type_error else None)
         got = _stat_pairs(value, num_layers, what)
         means, stds = torch_layer_statistics(dims, scale, activation, batch_size)
         setting = _setting_text(activation, scale)
