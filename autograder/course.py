@@ -30,8 +30,14 @@ class Course:
 
     @classmethod
     def at(cls, course_dir: str | Path | None = None, repo: str | Path | None = None) -> Course:
+        """The course of ``repo`` (default: this repository) with its work in ``course_dir``.
+
+        ``course_dir`` defaults to ``NNLAB_COURSE_DIR``, as in ``nbgrader_config.py``, and
+        otherwise to the repository root.
+        """
         repo_path = Path(repo or REPO).resolve()
-        return cls(repo_path, Path(course_dir or repo_path).resolve())
+        chosen = course_dir or os.environ.get("NNLAB_COURSE_DIR") or repo_path
+        return cls(repo_path, Path(chosen).resolve())
 
     @property
     def db_path(self) -> Path:
