@@ -111,9 +111,16 @@ def grade_class(
     """
     course = Course.at(course_dir)
     settings = settings or load_settings(course.course_dir)
-    template = load_assignment(course, assignment)
-    digest = template_digest(course, assignment)
-    store = Store(course)
+    course.require_assignment(assignment)
+    pool = None if scheduler else _start_pool(course, assignment, settings, students)
+    try:
+        template = load_assignment(course, assignment)
+        digest = template_digest(course, assignment)
+        store = Store(course)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     try:
         store.ensure_assignment(assignment, digest)
         everyone = sorted(set(course.students(assignment)) | set(store.known_students()))
@@ -136,7 +143,11 @@ def grade_class(
 
             results = run_on_cluster(scheduler, course, template, todo, settings, digest)
         else:
-            results = _run_local(course, template, todo, settings, digest, report)
+            assert pool is not None
+            if pool.plan.warning:
+                report.sandbox_warning = pool.plan.warning
+                log.warning("%s", pool.plan.warning)
+            results = _run_local(course, template, todo, settings, digest, pool)
         for student, outcome, error in results:
             if error is not None:
                 report.errors.append((student, error))
@@ -149,18 +160,55 @@ def grade_class(
         return report
     finally:
         store.close()
+        if pool is not None:
+            pool.close()
+
+
+class WorkerPool:
+    """Sandboxed workers that start in the background, warming up while the grader prepares."""
+
+    def __init__(self, count: int, plan: sandbox.SandboxPlan) -> None:
+        self.plan = plan
+        self.workers = [Worker(index, plan) for index in range(count)]
+        self.errors: dict[int, WorkerError] = {}
+        self.starters = [threading.Thread(target=self._start, args=(w,), daemon=True) for w in self.workers]
+        for starter in self.starters:
+            starter.start()
+
+    def _start(self, worker: Worker) -> None:
+        try:
+            worker.start()
+        except WorkerError as error:
+            self.errors[worker.index] = error
+
+    def get(self, index: int) -> Worker:
+        """Worker ``index`` once started. Raises WorkerError if it could not start."""
+        self.starters[index].join()
+        if index in self.errors:
+            raise self.errors[index]
+        return self.workers[index]
+
+    def close(self) -> None:
+        for starter in self.starters:
+            starter.join()
+        for worker in self.workers:
+            worker.close()
+
+
+def _start_pool(course: Course, assignment: str, settings: Settings,
+                students: list[str] | None) -> WorkerPool:
+    """Start as many workers as there are notebooks to run (at most ``settings.workers``)."""
+    names = students if students is not None else course.students(assignment)
+    runnable = sum((course.submitted_dir(s, assignment) / f"{assignment}.ipynb").is_file() for s in names)
+    plan = sandbox.plan(settings.sandbox) if runnable else sandbox.SandboxPlan("none", "", False)
+    count = min(settings.workers or cpu_count(), runnable) if runnable else 0
+    return WorkerPool(count, plan)
 
 
 def _run_local(course: Course, template: Template, todo: list[str], settings: Settings,
-               digest: str, report: ClassReport) -> Any:
+               digest: str, pool: WorkerPool) -> Any:
     """Yield ``(student, outcome, grader_error)`` as submissions finish, on local workers."""
-    needs_run = [s for s in todo
-                 if (course.submitted_dir(s, template.assignment) / f"{template.assignment}.ipynb").is_file()]
-    plan = sandbox.plan(settings.sandbox) if needs_run else sandbox.SandboxPlan("none", "", False)
-    if plan.warning:
-        report.sandbox_warning = plan.warning
-        log.warning("%s", plan.warning)
-    count = max(1, min(settings.workers or cpu_count(), len(needs_run) or 1))
+    count = len(pool.workers)
     jobs: queue.Queue[str | None] = queue.Queue()
     for student in todo:
         jobs.put(student)
@@ -168,27 +216,28 @@ def _run_local(course: Course, template: Template, todo: list[str], settings: Se
     fatal: list[BaseException] = []
 
     def work(index: int) -> None:
-        worker = Worker(index, plan)
         try:
-            while True:
-                try:
-                    student = jobs.get_nowait()
-                except queue.Empty:
-                    return
-                folder = course.submitted_dir(student, template.assignment)
-                try:
-                    outcome = grade_notebook(template, student, folder, _worker_runner(worker),
-                                             settings, digest)
-                    results.put((student, outcome, None))
-                except WorkerError as error:
-                    fatal.append(error)
-                    results.put((student, None, str(error)))
-                    return
-                except Exception as error:  # a grader bug must not stop the class
-                    log.exception("grading %s failed", student)
-                    results.put((student, None, f"{type(error).__name__}: {error}"))
-        finally:
-            worker.close()
+            worker = pool.get(index)
+        except WorkerError as error:
+            fatal.append(error)
+            return
+        while True:
+            try:
+                student = jobs.get_nowait()
+            except queue.Empty:
+                return
+            folder = course.submitted_dir(student, template.assignment)
+            try:
+                outcome = grade_notebook(template, student, folder, _worker_runner(worker),
+                                         settings, digest)
+                results.put((student, outcome, None))
+            except WorkerError as error:
+                fatal.append(error)
+                results.put((student, None, str(error)))
+                return
+            except Exception as error:  # a grader bug must not stop the class
+                log.exception("grading %s failed", student)
+                results.put((student, None, f"{type(error).__name__}: {error}"))
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
@@ -213,5 +262,5 @@ def _run_local(course: Course, template: Template, todo: list[str], settings: Se
         yield item
     for thread in threads:
         thread.join()
-    if fatal and len(fatal) == count:
+    if count and len(fatal) == count:
         raise CourseError(f"no grading worker could start: {fatal[0]}")
