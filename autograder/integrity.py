@@ -83,6 +83,14 @@ def _watched(shell: Any) -> dict[str, Any]:
             objects[f"check {name}.run"] = getattr(spec, "run", None)
             objects[f"check {name}.judge"] = getattr(spec, "judge", None)
     if shell is not None:
+        # hooks patched on the instance (display_pub.publish = ...) leave the object in place
+        for hook in ("display_pub", "displayhook", "display_formatter", "InteractiveTB"):
+            obj = getattr(shell, hook, None)
+            if obj is not None:
+                objects[f"shell.{hook} (type)"] = type(obj)
+                for name, value in list(vars(obj).items()):
+                    if callable(value) and not isinstance(value, type):
+                        objects[f"shell.{hook}.{name}"] = value
         own = vars(shell)
         for name in SHELL_ATTRIBUTES:
             # instance attributes (hooks) by identity; methods through the class, since a
@@ -100,9 +108,11 @@ def snapshot(shell: Any) -> dict[str, Any]:
 
 
 def changes(baseline: dict[str, Any], shell: Any) -> list[str]:
-    """Names of watched objects that were replaced or deleted since ``baseline``."""
+    """Names of watched objects replaced or deleted since ``baseline``, and hooks added to
+    the shell's display and traceback objects."""
     now = _watched(shell)
-    changed = [name for name, value in baseline.items() if now.get(name, _MISSING) is not value]
+    changed = {name for name, value in baseline.items() if now.get(name, _MISSING) is not value}
+    changed |= {name for name in now if name.startswith("shell.") and name not in baseline}
     return sorted(changed)
 
 

@@ -203,6 +203,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("patched-traceback-display", _extra(
         _wrong, "ip = get_ipython()\nip._showtraceback = lambda *a, **k: None\n"
                 "ip.showtraceback = lambda *a, **k: None", at_end=False), "integrity", 2),
+    Scenario("patched-builtins", _extra(
+        _wrong, "import builtins\nbuiltins.abs = lambda value: 0\nbuiltins.all = lambda items: True",
+        at_end=False), "integrity", 2),
+    Scenario("patched-display-publisher", _extra(
+        _wrong, "ip = get_ipython()\nip.display_pub.publish = lambda *a, **k: None\n"
+                "import sys\nsys.excepthook = lambda *a: None", at_end=False), "integrity", 2),
     Scenario("read-solutions-and-gradebook", _extra(_perfect, _READ_SECRETS), "ok", 3,
              needs_sandbox=True),
     Scenario("write-outside-submission", _extra(_perfect, _WRITE_OUTSIDE), "ok", 3, needs_sandbox=True),
