@@ -533,6 +533,8 @@ def _clear(folder: str) -> None:
     import shutil
 
     for entry in os.scandir(folder):
+        if os.path.ismount(entry.path) or _holds_mount(entry.path):
+            continue  # a read-only bind (e.g. Python installed under /tmp): not ours to clear
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
         else:
@@ -540,6 +542,16 @@ def _clear(folder: str) -> None:
                 os.unlink(entry.path)
             except OSError:
                 pass
+
+
+def _holds_mount(path: str) -> bool:
+    """True when a mount point lies below ``path``."""
+    prefix = os.path.realpath(path).rstrip("/") + "/"
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as mounts:
+            return any(line.split()[1].startswith(prefix) for line in mounts)
+    except OSError:
+        return False
 
 
 def _prepare(job: dict[str, Any]) -> None:

@@ -155,17 +155,17 @@ def command(kind: str, inbox: Path, *, python: str = sys.executable) -> list[str
         return zygote
     system = _system_dirs()
     packages = _package_dirs()
-    args = ["bwrap", *_unshare(), "--die-with-parent", "--new-session", "--hostname", "grader"]
+    args = ["bwrap", *_unshare(), "--die-with-parent", "--new-session", "--hostname", "grader",
+            "--proc", "/proc", "--dev", "/dev",
+            # the writable folders first: a Python installed under /tmp is bound over them below
+            "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", TMP,
+            "--perms", "0755", "--size", str(WORKDIR_BYTES), "--tmpfs", WORKDIR,
+            "--perms", "0700", "--tmpfs", PRIVATE]
     for folder in _ancestors([p for p in system + packages if p.parent != Path("/")]):
         args += ["--perms", "0755", "--dir", folder]
     for path in system + packages:
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", TMP,
-             "--perms", "0755", "--size", str(WORKDIR_BYTES), "--tmpfs", WORKDIR,
-             "--perms", "0700", "--tmpfs", PRIVATE,
-             "--ro-bind", str(inbox), INBOX,
-             "--chdir", WORKDIR]
+    args += ["--ro-bind", str(inbox), INBOX, "--chdir", WORKDIR]
     return args + ["--", *zygote]
 
 
