@@ -147,7 +147,7 @@ def test_input_fails_its_cell_with_a_clear_message(graded: dict) -> None:
     assert "input() is not available while the notebook is graded" in _outputs(graded, "input-call")
 
 
-def test_no_process_outlives_a_submission(test_course) -> None:
+def test_no_process_outlives_a_submission(tmp_path: Path) -> None:
     """Fork bombs and daemons leave nothing running under the submission's user id."""
     require_sandbox()
     if os.getuid() != 0:
@@ -162,11 +162,37 @@ def test_no_process_outlives_a_submission(test_course) -> None:
               "cpu_seconds": 60, "max_processes": 32, "max_output_bytes": 10_000, "max_file_bytes": 10**6}
     try:
         result = worker.run({"cells": [{"index": i, "source": c} for i, c in enumerate(cells)],
-                             "probes": [], "limits": limits}, Path(__file__).parent / "fixtures")
+                             "probes": [], "limits": limits}, tmp_path)
         assert result.events[-1] == {"t": "job_end"}
         leftovers = [p.name for p in Path("/proc").iterdir()
                      if p.name.isdigit() and _uid(p) == worker.uid]
         assert leftovers == []
+    finally:
+        worker.close()
+
+
+def test_no_state_reaches_the_next_submission(tmp_path: Path) -> None:
+    """A warm worker runs submission after submission: nothing one leaves is seen by the next."""
+    require_sandbox()
+    from autograder.sandbox import plan
+    from autograder.worker import Worker
+
+    limits = {"cell_timeout": 10, "notebook_timeout": 60, "check_timeout": 5, "memory_mb": 512,
+              "cpu_seconds": 60, "max_processes": 32, "max_output_bytes": 100_000, "max_file_bytes": 10**6}
+    leave = ("import os, numpy, builtins\nopen('/tmp/left.txt', 'w').write('x')\n"
+             "open('left.txt', 'w').write('x')\nnumpy.left_behind = 1\nbuiltins.left_behind = 1\n"
+             "os.environ['LEFT_BEHIND'] = '1'")
+    look = ("import os, numpy, builtins\nprint('SEEN:', [os.path.exists('/tmp/left.txt'), "
+            "os.path.exists('left.txt'), hasattr(numpy, 'left_behind'), "
+            "hasattr(builtins, 'left_behind'), 'LEFT_BEHIND' in os.environ])")
+    worker = Worker(0, plan("bwrap"))
+    try:
+        outputs = []
+        for source in (leave, look):
+            result = worker.run({"cells": [{"index": 0, "source": source}], "probes": [],
+                                 "limits": limits}, tmp_path)
+            outputs += [json.dumps(e) for e in result.events if e.get("t") == "done"]
+        assert "SEEN: [False, False, False, False, False]" in outputs[-1]
     finally:
         worker.close()
 
