@@ -82,6 +82,7 @@ class JupyterServer:
         token: the random token that authenticates the browser and API calls.
         process: the server process.
         log_path: where its output goes.
+        course_dir: its ``NNLAB_COURSE_DIR`` (nbgrader's gradebook and submissions), or None.
     """
 
     app: str
@@ -90,6 +91,7 @@ class JupyterServer:
     token: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    course_dir: Path | None = None
 
     def page_url(self, path: str) -> str:
         """The URL that opens ``path`` (relative to the root) in this app, token included."""
@@ -189,7 +191,7 @@ def start_server(app: str, root_dir: Path, *, home: Path, course_dir: Path | Non
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)
-    server = JupyterServer(app, root_dir, f"http://127.0.0.1:{port}", token, process, log_path)
+    server = JupyterServer(app, root_dir, f"http://127.0.0.1:{port}", token, process, log_path, course_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -300,6 +302,7 @@ _WATCH = """(root) => {
         const images = [...out.querySelectorAll('img')];
         const now = images.map(i => i.src).join('\\n');
         if (now === '' || now === state.before) return;
+        if (state.t0 === null) { state.before = now; return; }  // an earlier change, not ours
         if (images.every(i => i.complete && i.naturalWidth > 0)) {
             state.changed = true;
             state.ms = state.t0 === null ? null : performance.now() - state.t0;
@@ -368,23 +371,29 @@ def _typed_value(state: dict[str, Any]) -> str:
     return f"{target:.4g}"
 
 
-def move_slider(page: Any, slider: Any, *, how: str = "keys") -> None:
+def move_slider(page: Any, slider: Any, *, how: str = "keys", back_to: dict[str, Any] | None = None) -> None:
     """Move a slider one notch (``how="keys"``: an arrow key on its handle, JupyterLab only) or
     to a new value typed into its readout (``how="type"``: both apps; Notebook 7 takes arrow
     keys at document level, so they never reach the slider).
+
+    Args:
+        back_to: a :func:`slider_state` taken before a move: return to that value instead.
 
     Raises:
         ValueError: for an unknown ``how``.
     """
     state = slider_state(slider)
     if how == "keys":
+        if back_to is None:
+            up = state["now"] < state["max"] - 1e-9
+        else:
+            up = back_to["now"] > state["now"]
         slider.locator(".noUi-handle").focus()
-        page.keyboard.press("ArrowRight" if state["now"] < state["max"] - 1e-9 else "ArrowLeft")
+        page.keyboard.press("ArrowRight" if up else "ArrowLeft")
     elif how == "type":
-        readout = slider.locator(".widget-readout")
-        readout.click()
+        slider.locator(".widget-readout").click()
         page.keyboard.press("ControlOrMeta+a")
-        page.keyboard.type(_typed_value(state))
+        page.keyboard.type(_typed_value(state) if back_to is None else back_to["readout"])
         page.keyboard.press("Enter")
     else:
         raise ValueError(f"unknown how={how!r}; use 'keys' or 'type'")
