@@ -21,6 +21,7 @@ both imported lazily. ``python -m autograder.widget_latency --help`` runs it dir
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -35,7 +36,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,7 @@ def start_server(app: str, root_dir: Path, *, home: Path, course_dir: Path | Non
     if app not in APPS:
         raise ValueError(f"unknown app {app!r}; choose one of {', '.join(APPS)}")
     home.mkdir(parents=True, exist_ok=True)
+    root_dir.mkdir(parents=True, exist_ok=True)
     env = isolated_env(home, course_dir=course_dir)
     token, port = secrets.token_hex(24), free_port()
     log_path = home / f"{app}-server.log"
@@ -205,7 +206,7 @@ def start_server(app: str, root_dir: Path, *, home: Path, course_dir: Path | Non
     raise RuntimeError(f"jupyter {app} did not answer within {timeout:.0f} s:\n{server.log_tail()}")
 
 
-@contextmanager
+@contextlib.contextmanager
 def running_server(app: str, root_dir: Path, *, home: Path,
                    course_dir: Path | None = None) -> Iterator[JupyterServer]:
     server = start_server(app, root_dir, home=home, course_dir=course_dir)
@@ -423,7 +424,8 @@ def copy_notebooks(repo: Path, root: Path, notebooks: Sequence[str], *, view: st
 
 
 def measure(notebooks: Sequence[str] | None = None, *, moves: int = 7, repo: Path = REPO,
-            run_timeout: float = 120.0, echo: Any = None) -> dict[str, list[float]]:
+            run_timeout: float = 120.0, echo: Any = None, server: JupyterServer | None = None,
+            browser: Any = None) -> dict[str, list[float]]:
     """Latency samples per explorer: ms from a slider key press to the redrawn figure.
 
     Args:
@@ -432,41 +434,56 @@ def measure(notebooks: Sequence[str] | None = None, *, moves: int = 7, repo: Pat
             towards its max, back when it reaches it).
         repo: the course repository holding ``solutions/``.
         run_timeout: seconds allowed for each notebook's Run All.
-        echo: called with a progress line per notebook (e.g. ``print``), or None.
+        echo: called with a progress line per explorer (e.g. ``print``), or None.
+        server: a running JupyterLab :class:`JupyterServer` to use (the notebooks are copied
+            under its root); None: start one on a temporary folder and stop it afterwards.
+        browser: a Playwright Chromium ``Browser`` to use; None: launch one.
 
     Returns:
         explorer name (its ``nnlab-explorer-<name>`` class) -> the samples in ms, in order.
 
     Raises:
+        ValueError: an unknown notebook, or a ``server`` that is not JupyterLab.
         RuntimeError: no Chromium, a server that does not start, an explorer that never redraws.
     """
-    from playwright.sync_api import sync_playwright
-
-    chromium = require_chromium()
     notebooks = list(notebooks or sorted(p.name for p in (repo / "solutions").iterdir()
                                          if (p / f"{p.name}.ipynb").is_file()))
-    results: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="nnlab-latency-") as tmp:
-        root = Path(tmp) / "root"
-        paths = copy_notebooks(repo, root, notebooks)
-        course_dir = Path(tmp) / "course"
-        with running_server("lab", root, home=Path(tmp) / "home", course_dir=course_dir) as server, \
-                sync_playwright() as playwright:
+    if server is not None and server.app != "lab":
+        raise ValueError(f"measure needs a JupyterLab server, got {server.app!r}")
+    with contextlib.ExitStack() as stack:
+        if server is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nnlab-latency-")))
+            server = stack.enter_context(running_server("lab", tmp / "root", home=tmp / "home",
+                                                        course_dir=tmp / "course"))
+        folder = Path(tempfile.mkdtemp(prefix="latency-", dir=server.root_dir))
+        paths = [str((folder / p).relative_to(server.root_dir))
+                 for p in copy_notebooks(repo, folder, notebooks)]
+        if browser is None:
+            from playwright.sync_api import sync_playwright
+
+            chromium = require_chromium()
+            playwright = stack.enter_context(sync_playwright())
             browser = playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
-            try:
-                for path in paths:
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    open_notebook(page, server, path)
-                    run_all(page, timeout=run_timeout)
-                    for explorer in page.locator(".nnlab-explorer").all():
-                        name = explorer_name(explorer)
-                        results[name] = _measure_explorer(page, explorer, moves=moves)
-                        if echo:
-                            echo(f"{path}: {name}: median {statistics.median(results[name]):.0f} ms")
-                    page.close()
-                    server.shutdown_kernels()
-            finally:
-                browser.close()
+            stack.callback(browser.close)
+        return _measure_notebooks(server, browser, paths, moves=moves, run_timeout=run_timeout, echo=echo)
+
+
+def _measure_notebooks(server: JupyterServer, browser: Any, paths: Sequence[str], *, moves: int,
+                       run_timeout: float, echo: Any) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {}
+    for path in paths:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_notebook(page, server, path)
+            run_all(page, timeout=run_timeout)
+            for explorer in page.locator(".nnlab-explorer").all():
+                name = explorer_name(explorer)
+                results[name] = _measure_explorer(page, explorer, moves=moves)
+                if echo:
+                    echo(f"{path}: {name}: median {statistics.median(results[name]):.0f} ms")
+        finally:
+            page.close()
+            server.shutdown_kernels()
     return results
 
 
