@@ -1,4 +1,5 @@
-"""Shared fixtures: the small test course, running the grader's CLI, sandbox availability."""
+"""Shared fixtures: the small test course, running the grader's CLI, sandbox availability, the
+solution's functions, messages in Chinese, and recording the figures an explorer displays."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+# the assertion helpers of tests/notebooks.py report like the tests that call them
+pytest.register_assert_rewrite("tests.notebooks")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_COURSE = ROOT / "tests" / "fixtures" / "course"
@@ -49,3 +54,49 @@ def test_course():
     from autograder.course import Course
 
     return Course.at(repo=TEST_COURSE)
+
+
+@pytest.fixture(scope="module")
+def ns(request) -> dict[str, Any]:
+    """The solution's functions (set-up and solution cells) of the test module's ``NOTEBOOK``."""
+    from tests.notebooks import solution_namespace
+
+    return solution_namespace(request.module.NOTEBOOK)
+
+
+@pytest.fixture
+def chinese():
+    """Messages in Chinese for the test, English again afterwards."""
+    import nnlab
+
+    nnlab.set_language("zh")
+    try:
+        yield
+    finally:
+        nnlab.set_language("en")
+
+
+@pytest.fixture
+def shown(monkeypatch) -> list[Any]:
+    """Figures the explorers display, in order (IPython's display is replaced by a recorder)."""
+    import IPython.display
+    from matplotlib.figure import Figure
+
+    figures: list[Any] = []
+
+    def record(*objects: Any, **kwargs: Any) -> None:
+        figures.extend(obj for obj in objects if isinstance(obj, Figure))
+
+    monkeypatch.setattr(IPython.display, "display", record)
+    return figures
+
+
+@pytest.fixture
+def live(monkeypatch, shown) -> list[Any]:
+    """Explorers live (sliders and redraws, as in a Jupyter kernel); ``shown`` as the result."""
+    import nnlab.widgets
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
+    monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
+    return shown

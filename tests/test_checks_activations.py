@@ -6,22 +6,19 @@ that the check fails with a message naming the function and the likely cause.
 
 from __future__ import annotations
 
-import ast
 import math
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 
-import nnlab
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nnlab.checks import check, registry
+from nnlab.checks import check
 
-from tests.notebooks import cells, nbgrader_meta, solution_namespace, solution_path
+from tests.notebooks import call_ids, check_calls, one_test_cell_per_check, registered_checks, run_check_call
 
 NOTEBOOK = "01_activations"
 CHECKS = (
@@ -33,66 +30,23 @@ CHECKS = (
 )
 
 
-@pytest.fixture(scope="module")
-def ns() -> dict[str, Any]:
-    """The solution's functions (set-up and solution cells of the notebook)."""
-    return solution_namespace(NOTEBOOK)
-
-
-@pytest.fixture
-def chinese():
-    nnlab.set_language("zh")
-    try:
-        yield
-    finally:
-        nnlab.set_language("en")
-
-
-def _test_cells() -> list[tuple[str, str]]:
-    return [(nbgrader_meta(c)["grade_id"], c["source"]) for c in cells(solution_path(NOTEBOOK))
-            if c["cell_type"] == "code" and nbgrader_meta(c).get("grade")]
-
-
-def _check_calls(source: str) -> list[tuple[str, dict[str, Any]]]:
-    """(check name, literal keyword arguments) of every check(...) call in a test cell."""
-    calls = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
-            name = ast.literal_eval(node.args[0])
-            calls.append((name, {k.arg: ast.literal_eval(k.value) for k in node.keywords}))
-    return calls
-
-
 # --- the solution and the notebook's test cells ---------------------------------------------
 
 def test_registered_checks_are_the_notebooks() -> None:
-    mine = {name for name, spec in registry().items() if spec.notebook == NOTEBOOK}
-    assert mine == set(CHECKS)
+    assert registered_checks(NOTEBOOK) == set(CHECKS)
 
 
 def test_one_test_cell_per_check_with_visible_and_hidden_calls() -> None:
-    seen = {}
-    for grade_id, source in _test_cells():
-        calls = _check_calls(source)
-        names = {name for name, _ in calls}
-        assert names == {grade_id.removeprefix("test_")}, grade_id
-        visible = [kw for _, kw in calls if not kw.get("hidden")]
-        hidden = [kw for _, kw in calls if kw.get("hidden")]
-        assert visible and len(hidden) >= 2, grade_id
-        for kw in hidden:  # hidden calls use other inputs than every visible one
-            assert kw.get("seed", 0) not in {v.get("seed", 0) for v in visible}, grade_id
-        seen[grade_id.removeprefix("test_")] = calls
-        assert source.splitlines()[0] == "from nnlab.checks import check"
-    assert set(seen) == set(CHECKS)
+    calls = one_test_cell_per_check(NOTEBOOK, CHECKS)
     for name in ("gelu_forward", "gelu_backward"):  # both GELU forms, visible and hidden
         for hidden in (False, True):
-            forms = {kw["approximate"] for _, kw in seen[name] if bool(kw.get("hidden")) == hidden}
+            forms = {call.params["approximate"] for call in calls[name] if call.hidden == hidden}
             assert forms == {"none", "tanh"}, (name, hidden)
 
 
-@pytest.mark.parametrize("grade_id,source", _test_cells(), ids=[g for g, _ in _test_cells()])
-def test_solution_passes_every_check_of_its_test_cell(ns, grade_id: str, source: str) -> None:
-    exec(compile(source, f"<{grade_id}>", "exec"), dict(ns))
+@pytest.mark.parametrize("call", check_calls(NOTEBOOK), ids=call_ids(check_calls(NOTEBOOK)))
+def test_solution_passes_every_check_call_of_the_test_cells(ns, call) -> None:
+    run_check_call(ns, call)
 
 
 ELEMENTWISE = ("sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
@@ -381,43 +335,3 @@ def test_student_cannot_corrupt_later_inputs() -> None:
         return x
 
     check("relu_forward", relu_in_place)
-
-
-# --- whole notebooks (slow) ----------------------------------------------------------------------
-
-def _execute(path, allow_errors: bool):
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    env_before = os.environ.get("NBGRADER_EXECUTION")
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    try:
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        if env_before is None:
-            os.environ.pop("NBGRADER_EXECUTION", None)
-        else:
-            os.environ["NBGRADER_EXECUTION"] = env_before
-    return nb
-
-
-@pytest.mark.slow
-def test_solution_notebook_runs_top_to_bottom() -> None:
-    nb = _execute(solution_path(NOTEBOOK), allow_errors=False)
-    summary = "".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[-1].outputs)
-    assert "19 of 19 checks pass" in summary
-
-
-@pytest.mark.slow
-def test_release_fails_only_as_not_implemented() -> None:
-    from tests.notebooks import ASSIGNMENTS
-
-    nb = _execute(ASSIGNMENTS / NOTEBOOK / f"{NOTEBOOK}.ipynb", allow_errors=True)
-    errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]
-    assert errors
-    for error in errors:
-        assert error.ename == "NotImplementedError" or "not implemented yet" in error.evalue, error
-    source = "".join(cell.source for cell in nb.cells)
-    assert "BEGIN SOLUTION" not in source and "HIDDEN TESTS" not in source

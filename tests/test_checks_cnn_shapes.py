@@ -2,70 +2,35 @@
 
 from __future__ import annotations
 
-import ast
 import math
-import os
-from pathlib import Path
 
-import nnlab
 import numpy as np
 import pytest
 from nnlab.checks import check, judge_check, run_check
 from nnlab.checks import cnn_shapes as cs
 from torch import nn
 
-from tests.notebooks import ROOT, cells, nbgrader_meta, solution_namespace, solution_path
+from tests.notebooks import call_ids, check_calls, release_path, run_check_call
 
 NOTEBOOK = "00_cnn_shapes"
 
 
-@pytest.fixture(scope="module")
-def ns() -> dict:
-    return solution_namespace(NOTEBOOK)
-
-
-@pytest.fixture
-def zh():
-    nnlab.set_language("zh")
-    try:
-        yield
-    finally:
-        nnlab.set_language("en")
-
-
-def _check_calls() -> list[tuple[str, str, dict]]:
-    """(check name, function name, literal options) of every check(...) in the test cells."""
-    calls = []
-    for cell in cells(solution_path(NOTEBOOK)):
-        if cell["cell_type"] != "code" or not nbgrader_meta(cell).get("grade"):
-            continue
-        for node in ast.walk(ast.parse(cell["source"])):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check":
-                name = ast.literal_eval(node.args[0])
-                function = node.args[1].id
-                options = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-                calls.append((name, function, options))
-    return calls
-
-
-CALLS = _check_calls()
+CALLS = check_calls(NOTEBOOK)
 
 
 def test_every_exercise_has_visible_and_hidden_checks():
-    names = {name for name, _, _ in CALLS}
+    names = {call.name for call in CALLS}
     assert names == {"conv_output_size", "conv_transpose_output_size", "receptive_fields",
                      "alexnet_layer_shapes", "build_alexnet", "count_parameters"}
     for name in names:
-        hidden = [o for n, _, o in CALLS if n == name and o.get("hidden")]
-        visible = [o for n, _, o in CALLS if n == name and not o.get("hidden")]
+        hidden = [c for c in CALLS if c.name == name and c.hidden]
+        visible = [c for c in CALLS if c.name == name and not c.hidden]
         assert visible and len(hidden) >= 2, name
 
 
-@pytest.mark.parametrize("name,function,options", CALLS,
-                         ids=[f"{n}-{'hidden' if o.get('hidden') else 'visible'}-{i}"
-                              for i, (n, _, o) in enumerate(CALLS)])
-def test_solution_passes(ns, name, function, options):
-    check(name, ns[function], **options)
+@pytest.mark.parametrize("call", CALLS, ids=call_ids(CALLS))
+def test_solution_passes(ns, call):
+    run_check_call(ns, call)
 
 
 def _fails(name: str, function, match: str, **options) -> str:
@@ -87,7 +52,7 @@ def test_stub_says_not_implemented(name):
 # --- conv_output_size -----------------------------------------------------------------------
 
 def test_setting_draws_cover_every_kind():
-    for options in [{"seed": 0, "cases": 40}] + [o for n, _, o in CALLS if n == "conv_output_size"]:
+    for options in [{"seed": 0, "cases": 40}] + [c.params for c in CALLS if c.name == "conv_output_size"]:
         cases = cs._conv_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
         floored = [cs._conv_len(**{**c, "in_size": c["in_size"] - 1}) == cs._conv_len(**c) for c in cases]
         assert sum(floored) >= 5
@@ -151,7 +116,7 @@ def test_hidden_message_leaves_out_the_setting():
     assert "floors" in message  # the cause stays
 
 
-def test_chinese_message(zh):
+def test_chinese_message(chinese):
     def no_padding(in_size, kernel_size, stride=1, padding=0, dilation=1):
         return (in_size - dilation * (kernel_size - 1) - 1) // stride + 1
 
@@ -170,7 +135,7 @@ def _transpose(op_factor=1, pad_factor=2, use_dilation=True):
 
 
 def test_transpose_cases_cover_every_kind():
-    for options in [o for n, _, o in CALLS if n == "conv_transpose_output_size"]:
+    for options in [c.params for c in CALLS if c.name == "conv_transpose_output_size"]:
         cases = cs._transpose_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
         for key, low in (("output_padding", 0), ("padding", 0), ("dilation", 1), ("stride", 1)):
             assert sum(c[key] > low for c in cases) >= 5, key
@@ -204,7 +169,7 @@ def test_measured_receptive_fields_match_known_networks():
 
 
 def test_stacks_have_pooling_and_strides():
-    for options in [o for n, _, o in CALLS if n == "receptive_fields"]:
+    for options in [c.params for c in CALLS if c.name == "receptive_fields"]:
         p = {"seed": options.get("seed", 0), "stacks": options.get("stacks", 4),
              "layers": options.get("layers", 6)}
         layers = [layer for stack in cs._stacks(p) for layer in stack]
@@ -257,7 +222,7 @@ def test_measured_alexnet_matches_the_lecture():
 
 
 def test_alexnet_hidden_sizes_differ_from_227():
-    for options in [o for n, _, o in CALLS if n == "alexnet_layer_shapes" and o.get("hidden")]:
+    for options in [c.params for c in CALLS if c.name == "alexnet_layer_shapes" and c.hidden]:
         assert cs.measure_caffe_alexnet(options["input_size"]) != cs.measure_caffe_alexnet(227)
 
 
@@ -358,7 +323,7 @@ def test_build_alexnet_frozen_layer():
 # --- count_parameters ----------------------------------------------------------------------
 
 def test_random_models_have_frozen_shared_and_buffers():
-    for options in [o for n, _, o in CALLS if n == "count_parameters"]:
+    for options in [c.params for c in CALLS if c.name == "count_parameters"]:
         models = cs.random_models({"seed": options.get("seed", 0), "models": options.get("models", 4)})
         assert any(not q.requires_grad for q in models[0].parameters())
         assert any(len(list(m.parameters())) < len(list(m.named_parameters(remove_duplicate=False)))
@@ -391,37 +356,8 @@ def test_run_and_judge_apart(ns):
     assert not judge_check("conv_output_size", record, {**params, "seed": 1}).passed
 
 
-# --- whole notebooks (slow) ----------------------------------------------------------------
+# --- the release ---------------------------------------------------------------------------
 
-def _execute(path: Path) -> list[tuple[str, str]]:
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    env_before = os.environ.get("NBGRADER_EXECUTION")
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    try:
-        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        if env_before is None:
-            os.environ.pop("NBGRADER_EXECUTION", None)
-    return [(o["ename"], o["evalue"]) for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o["output_type"] == "error"]
-
-
-@pytest.mark.slow
-def test_solution_notebook_runs_clean():
-    assert _execute(solution_path(NOTEBOOK)) == []
-
-
-@pytest.mark.slow
-def test_release_fails_only_as_not_implemented():
-    release = ROOT / "assignments" / NOTEBOOK / f"{NOTEBOOK}.ipynb"
-    text = release.read_text(encoding="utf-8")
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "seed=101" not in text
-    errors = _execute(release)
-    assert errors
-    for name, value in errors:
-        assert name == "NotImplementedError" or (name == "CheckFailed" and "not implemented yet" in value), \
-            (name, value)
+def test_release_holds_no_hidden_seed():
+    """Besides the nbgrader markers (tests/test_course_notebooks.py): no hidden test's seed."""
+    assert "seed=101" not in release_path(NOTEBOOK).read_text(encoding="utf-8")

@@ -3,60 +3,31 @@ a message that names the function and the cause."""
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Callable
 from typing import Any
 
-import nnlab
 import numpy as np
 import pytest
 from nnlab.checks import CheckFailed, check
 from nnlab.checks.initialization import ENSEMBLE_SIZE, torch_fan_in_fan_out, torch_init_std
 
-from tests.notebooks import cells, nbgrader_meta, solution_namespace, solution_path
+from tests.notebooks import call_ids, check_calls, check_cells, run_check_call
 
 NOTEBOOK = "03_initialization"
 
 
-@pytest.fixture(scope="module")
-def ns() -> dict[str, Any]:
-    return solution_namespace(NOTEBOOK)
-
-
-def _test_cell_calls() -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]]:
-    """Every check(...) call of the notebook's test cells: (grade_id, name, functions, options)."""
-    calls = []
-    for cell in cells(solution_path(NOTEBOOK)):
-        grade_id = str(nbgrader_meta(cell).get("grade_id", ""))
-        if cell["cell_type"] != "code" or not grade_id.startswith("test_"):
-            continue
-        for node in ast.walk(ast.parse(cell["source"])):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
-                name = ast.literal_eval(node.args[0])
-                functions = tuple(arg.id for arg in node.args[1:])
-                options = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
-                calls.append((grade_id, name, functions, options))
-    return calls
-
-
-CALLS = _test_cell_calls()
-
-
 def test_every_graded_function_has_visible_and_hidden_checks() -> None:
-    by_cell: dict[str, list[bool]] = {}
-    for grade_id, _, _, options in CALLS:
-        by_cell.setdefault(grade_id, []).append(bool(options.get("hidden")))
+    by_cell = {cell.grade_id: [call.hidden for call in cell.plan] for cell in check_cells(NOTEBOOK)}
     functions = ("fan_in_fan_out", "xavier_std", "kaiming_std", "init_weights", "layer_statistics")
     assert set(by_cell) == {f"test_{f}" for f in functions}
     for grade_id, hidden in by_cell.items():
         assert any(hidden) and not all(hidden), grade_id
 
 
-@pytest.mark.parametrize("grade_id, name, functions, options", CALLS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CALLS)])
-def test_solution_passes(ns, grade_id, name, functions, options) -> None:
-    check(name, *(ns[f] for f in functions), **options)
+@pytest.mark.parametrize("call", check_calls(NOTEBOOK), ids=call_ids(check_calls(NOTEBOOK)))
+def test_solution_passes(ns, call) -> None:
+    run_check_call(ns, call)
 
 
 def _fails(name: str, function: Callable[..., Any], match: str, **options: Any) -> CheckFailed:
@@ -277,17 +248,13 @@ def test_not_implemented_message(ns) -> None:
         _fails(name, stub, "not implemented yet")
 
 
-def test_messages_in_chinese(ns) -> None:
-    nnlab.set_language("zh")
-    try:
-        failure = _fails("fan_in_fan_out", fan_swapped, "颠倒")
-        assert "可能原因" in str(failure)
-        global_draw = make_init(ns, draw=lambda rng, s: np.random.standard_normal(s))
-        _fails("init_weights", global_draw, "全局生成器")
-        failure = _fails("layer_statistics", make_stats(ns, include_input=True), "层数不对")
-        assert "下一步" in str(failure)
-    finally:
-        nnlab.set_language("en")
+def test_messages_in_chinese(ns, chinese) -> None:
+    failure = _fails("fan_in_fan_out", fan_swapped, "颠倒")
+    assert "可能原因" in str(failure)
+    global_draw = make_init(ns, draw=lambda rng, s: np.random.standard_normal(s))
+    _fails("init_weights", global_draw, "全局生成器")
+    failure = _fails("layer_statistics", make_stats(ns, include_input=True), "层数不对")
+    assert "下一步" in str(failure)
 
 
 # --- no false alarms, lecture numbers (slow) -----------------------------------------------------

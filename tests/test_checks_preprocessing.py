@@ -2,70 +2,32 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
-import nnlab
 import numpy as np
 import pytest
 from nnlab.checks import check
 
-from tests.notebooks import cells, nbgrader_meta, solution_namespace, solution_path
+from tests.notebooks import call_ids, check_calls, run_check_call
 
 NOTEBOOK = "02_preprocessing"
 RANDOM = {"source": "random", "shape": (6, 5, 7, 3), "seed": 1}
-
-
-@pytest.fixture(scope="module")
-def ns() -> dict[str, Any]:
-    return solution_namespace(NOTEBOOK)
-
-
-@pytest.fixture
-def chinese():
-    nnlab.set_language("zh")
-    try:
-        yield
-    finally:
-        nnlab.set_language("en")
-
-
-def _test_cell_calls() -> list[tuple[str, str, dict[str, Any]]]:
-    """(check name, function name, parameters) of every check call in the notebook's test cells."""
-    found = []
-    for cell in cells(solution_path(NOTEBOOK)):
-        meta = nbgrader_meta(cell)
-        if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
-            continue
-        source = cell["source"].replace("### BEGIN HIDDEN TESTS", "").replace("### END HIDDEN TESTS", "")
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                call = node.value
-                name = ast.literal_eval(call.args[0])
-                function = call.args[1].id
-                params = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-                found.append((name, function, params))
-    return found
-
-
-CALLS = _test_cell_calls()
+CALLS = check_calls(NOTEBOOK)
 
 
 def test_every_graded_function_has_visible_and_hidden_checks():
     by_name: dict[str, list[bool]] = {}
-    for name, _, params in CALLS:
-        by_name.setdefault(name, []).append(bool(params.get("hidden")))
+    for call in CALLS:
+        by_name.setdefault(call.name, []).append(call.hidden)
     assert set(by_name) == {"mean_image", "channel_mean", "channel_std", "standardize",
                             "fit_transform_splits"}
     for name, hidden in by_name.items():
         assert any(hidden) and not all(hidden), name
 
 
-@pytest.mark.parametrize("name,function,params", CALLS,
-                         ids=[f"{n}-{'hidden' if p.get('hidden') else 'visible'}-{i}"
-                              for i, (n, _, p) in enumerate(CALLS)])
-def test_solution_passes_every_check(ns, name, function, params):
-    check(name, ns[function], **params)
+@pytest.mark.parametrize("call", CALLS, ids=call_ids(CALLS))
+def test_solution_passes_every_check(ns, call):
+    run_check_call(ns, call)
 
 
 def _fails(name: str, function: Any, match: str, **params: Any) -> str:

@@ -6,13 +6,11 @@ that the check fails with a message naming the function and the likely cause.
 
 from __future__ import annotations
 
-import ast
 import copy
 import itertools
 import math
 from typing import Any
 
-import nnlab
 import numpy as np
 import pytest
 import torch
@@ -20,43 +18,13 @@ import torch.nn.functional as F
 from nnlab.checks import check, judge_check, registry, run_check
 from nnlab.checks.tuning import GAP_TOL, LABELS, RISE_TOL, make_learning_curves
 
-from tests.notebooks import cells, nbgrader_meta, solution_namespace, solution_path
+from tests.notebooks import call_ids, check_calls, one_test_cell_per_check, registered_checks, run_check_call
 
 NOTEBOOK = "05_tuning"
 CHECKS = (
     "expected_initial_loss", "measure_initial_loss", "overfit_small_sample", "sample_log_uniform",
     "grid_search_configs", "random_search_configs", "diagnose_learning_curves",
 )
-
-
-@pytest.fixture(scope="module")
-def ns() -> dict[str, Any]:
-    """The solution's functions (set-up and solution cells of the notebook)."""
-    return solution_namespace(NOTEBOOK)
-
-
-@pytest.fixture
-def chinese():
-    nnlab.set_language("zh")
-    try:
-        yield
-    finally:
-        nnlab.set_language("en")
-
-
-def _test_cells() -> list[tuple[str, str]]:
-    return [(nbgrader_meta(c)["grade_id"], c["source"]) for c in cells(solution_path(NOTEBOOK))
-            if c["cell_type"] == "code" and nbgrader_meta(c).get("grade")]
-
-
-def _check_calls(source: str) -> list[tuple[str, dict[str, Any]]]:
-    """(check name, literal keyword arguments) of every check(...) call in a test cell."""
-    calls = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
-            calls.append((ast.literal_eval(node.args[0]),
-                          {k.arg: ast.literal_eval(k.value) for k in node.keywords}))
-    return calls
 
 
 def _fails(name: str, function: Any, match: str, **params: Any) -> str:
@@ -68,28 +36,16 @@ def _fails(name: str, function: Any, match: str, **params: Any) -> str:
 # --- the solution and the notebook's test cells ---------------------------------------------
 
 def test_registered_checks_are_the_notebooks() -> None:
-    mine = {name for name, spec in registry().items() if spec.notebook == NOTEBOOK}
-    assert mine == set(CHECKS)
+    assert registered_checks(NOTEBOOK) == set(CHECKS)
 
 
 def test_one_test_cell_per_check_with_visible_and_hidden_calls() -> None:
-    seen = set()
-    for grade_id, source in _test_cells():
-        calls = _check_calls(source)
-        assert {name for name, _ in calls} == {grade_id.removeprefix("test_")}, grade_id
-        visible = [kw for _, kw in calls if not kw.get("hidden")]
-        hidden = [kw for _, kw in calls if kw.get("hidden")]
-        assert visible and len(hidden) >= 2, grade_id
-        for kw in hidden:  # hidden calls use other seeds than every visible one
-            assert kw.get("seed", 0) not in {v.get("seed", 0) for v in visible}, grade_id
-        assert source.splitlines()[0] == "from nnlab.checks import check"
-        seen.add(grade_id.removeprefix("test_"))
-    assert seen == set(CHECKS)
+    one_test_cell_per_check(NOTEBOOK, CHECKS)
 
 
-@pytest.mark.parametrize("grade_id,source", _test_cells(), ids=[g for g, _ in _test_cells()])
-def test_solution_passes_every_check_of_its_test_cell(ns, grade_id: str, source: str) -> None:
-    exec(compile(source, f"<{grade_id}>", "exec"), dict(ns))
+@pytest.mark.parametrize("call", check_calls(NOTEBOOK), ids=call_ids(check_calls(NOTEBOOK)))
+def test_solution_passes_every_check_call_of_the_test_cells(ns, call) -> None:
+    run_check_call(ns, call)
 
 
 @pytest.mark.parametrize("seed", range(1, 9))
@@ -384,18 +340,3 @@ def test_messages_render_in_chinese(chinese, ns) -> None:
     _fails("sample_log_uniform", _linear, "统计量偏离预期(.|\n)*可能原因")
     _fails("overfit_small_sample", _trains_a_copy(ns), "没有达到 100% 训练准确率")
     _fails("grid_search_configs", lambda space: [], "配置个数不对")
-
-
-@pytest.mark.slow
-def test_solution_notebook_runs_top_to_bottom_without_errors(monkeypatch) -> None:
-    import nbclient
-    import nbformat
-
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    notebook = nbformat.read(solution_path(NOTEBOOK), as_version=4)
-    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(solution_path(NOTEBOOK).parent)}}).execute()
-    text = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for output in cell.get("outputs", []))
-    assert text.count("✓") == sum(len(_check_calls(source)) for _, source in _test_cells())
-    assert "checks pass" in str(notebook.cells[-1].outputs)

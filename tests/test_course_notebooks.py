@@ -1,5 +1,5 @@
 """Every notebook of the course: release in sync and leak-free, solution full marks, release zero,
-feedback without hidden tests — all through nbgrader and the grader's CLI."""
+feedback without hidden tests — through nbgrader and the grader's CLI, and in a real Jupyter kernel."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ from autograder.grading import load_assignment
 from autograder.nbgrader_bridge import generate_assignment
 from autograder.release import MARKERS, leaks
 from tests.conftest import ROOT, run_cli
-from tests.notebooks import notebook_ids
+from tests.notebooks import (
+    check_calls,
+    check_cells,
+    error_outputs,
+    execute_notebook,
+    notebook_ids,
+    release_path,
+    solution_path,
+)
 
 NOTEBOOKS = notebook_ids()
 STUDENTS = {"perfect": classgen.perfect, "blank": classgen.blank, "wrong": classgen.wrong}
@@ -53,7 +61,7 @@ def test_release_contains_no_solution_or_hidden_test(notebook: str, course: Cour
     files = sorted(p.name for p in folder.iterdir())
     assert files == [f"{notebook}.ipynb"], "only the notebook may be released"
     text = (folder / f"{notebook}.ipynb").read_text(encoding="utf-8")
-    assert not [m for m in MARKERS if m in text]
+    assert not [m for m in MARKERS if m in text] and "HIDDEN TESTS" not in text
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -61,6 +69,43 @@ def test_solutions_are_stored_without_outputs(notebook: str, course: Course) -> 
     for cell in _cells(course.source_notebook(notebook)):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_solution_runs_top_to_bottom_in_a_real_kernel(notebook: str) -> None:
+    """Every cell runs without error as nbgrader runs it; every check call prints its ✓, and the
+    last cell's summary counts every check the test cells use as passed."""
+    executed = execute_notebook(solution_path(notebook), allow_errors=False)
+    calls = check_calls(notebook)
+    printed = "".join(output.get("text", "") for cell in executed.cells if cell.cell_type == "code"
+                      for output in cell.get("outputs", []))
+    assert printed.count("✓") == len(calls)
+    checks = len({call.name for call in calls})
+    summary = "".join(output.get("data", {}).get("text/plain", "") for output in executed.cells[-1].outputs)
+    assert f"{checks} of {checks} checks pass" in summary, summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_release_fails_only_as_not_implemented_in_a_real_kernel(notebook: str) -> None:
+    """Run as released (nothing implemented), every test cell fails with the check's "not
+    implemented yet" and every other error is the stubs' NotImplementedError."""
+    from nnlab.checks import CheckFailed
+
+    assert issubclass(CheckFailed, AssertionError)
+    executed = execute_notebook(release_path(notebook), allow_errors=True)
+    tests = {cell.grade_id for cell in check_cells(notebook)}  # nbgrader's grade: true code cells
+    failed_tests = set()
+    for grader, error in error_outputs(executed):
+        if grader.get("grade_id") in tests:
+            assert error.ename == CheckFailed.__name__ and "not implemented yet" in error.evalue, (
+                f"{notebook}: test cell {grader['grade_id']} fails with {error.ename}: {error.evalue}")
+            failed_tests.add(grader["grade_id"])
+        else:
+            assert error.ename == "NotImplementedError", (
+                f"{notebook}: a cell fails with {error.ename}: {error.evalue}")
+    assert tests and failed_tests == tests
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import matplotlib
 import numpy as np
 import pytest
 
 matplotlib.use("Agg")
 
-import nnlab.widgets  # noqa: E402
 from nnlab.widgets import augmentation_previewer, dropout_explorer  # noqa: E402
 from nnlab.widgets.regularization import (  # noqa: E402
     AUGMENTATIONS,
@@ -18,29 +15,6 @@ from nnlab.widgets.regularization import (  # noqa: E402
     augment_samples,
     dropout_activations,
 )
-
-
-@pytest.fixture
-def shown(monkeypatch) -> list[Any]:
-    """Figures the explorers display (IPython's display is replaced by a recorder)."""
-    import IPython.display
-
-    figures: list[Any] = []
-
-    def record(obj: Any, *args: Any, **kwargs: Any) -> None:
-        if isinstance(obj, matplotlib.figure.Figure):
-            figures.append(obj)
-
-    monkeypatch.setattr(IPython.display, "display", record)
-    return figures
-
-
-@pytest.fixture
-def live(monkeypatch, shown) -> list[Any]:
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
-    monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
-    return shown
 
 
 @pytest.fixture(scope="module")

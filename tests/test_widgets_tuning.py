@@ -10,32 +10,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-import nnlab.widgets  # noqa: E402
 from nnlab.widgets import lr_explorer  # noqa: E402
 from nnlab.widgets.tuning import explorer_run  # noqa: E402
-
-
-@pytest.fixture
-def shown(monkeypatch) -> list[Any]:
-    """Figures the explorer displays (IPython's display is replaced by a recorder)."""
-    import IPython.display
-
-    figures: list[Any] = []
-
-    def record(obj: Any, *args: Any, **kwargs: Any) -> None:
-        if isinstance(obj, matplotlib.figure.Figure):
-            figures.append(obj)
-
-    monkeypatch.setattr(IPython.display, "display", record)
-    return figures
-
-
-@pytest.fixture
-def live(monkeypatch, shown) -> list[Any]:
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
-    monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
-    return shown
 
 
 def _title(figure: Any) -> str:
