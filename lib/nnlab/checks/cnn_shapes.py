@@ -149,17 +149,23 @@ def _sizes_run(name: str, make_cases: Callable[[Params], list[dict[str, Any]]],
     return {"results": [call(functions["function"], **case) for case in make_cases(p)]}
 
 
+def _torch_len(op: Callable[..., torch.Tensor], in_size: int, kernel_size: int,
+               **settings: int) -> int | None:
+    """The output length ``op`` (conv1d or conv_transpose1d) produces on zeros, or None where
+    torch refuses the setting."""
+    try:
+        out = op(torch.zeros(1, 1, in_size, dtype=torch.float64),
+                 torch.zeros(1, 1, kernel_size, dtype=torch.float64), **settings)
+    except RuntimeError:
+        return None
+    return int(out.shape[-1])
+
+
 def _conv_len(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int | None:
     """The output length torch's conv1d produces, or None where torch refuses the setting."""
     if in_size < 1:
         return None
-    try:
-        out = F.conv1d(torch.zeros(1, 1, in_size, dtype=torch.float64),
-                       torch.zeros(1, 1, kernel_size, dtype=torch.float64),
-                       stride=stride, padding=padding, dilation=dilation)
-    except RuntimeError:
-        return None
-    return int(out.shape[-1])
+    return _torch_len(F.conv1d, in_size, kernel_size, stride=stride, padding=padding, dilation=dilation)
 
 
 def _conv_cases(p: Params) -> list[dict[str, Any]]:
@@ -216,13 +222,8 @@ def _transpose_len(in_size: int, kernel_size: int, stride: int, padding: int,
     """The output length torch's conv_transpose1d produces, or None where torch refuses it."""
     if padding < 0:
         return None
-    try:
-        out = F.conv_transpose1d(torch.zeros(1, 1, in_size, dtype=torch.float64),
-                                 torch.zeros(1, 1, kernel_size, dtype=torch.float64), stride=stride,
-                                 padding=padding, output_padding=output_padding, dilation=dilation)
-    except RuntimeError:
-        return None
-    return int(out.shape[-1])
+    return _torch_len(F.conv_transpose1d, in_size, kernel_size, stride=stride, padding=padding,
+                      output_padding=output_padding, dilation=dilation)
 
 
 def _transpose_cases(p: Params) -> list[dict[str, Any]]:
