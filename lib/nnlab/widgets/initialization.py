@@ -4,11 +4,17 @@ The experiment is the lecture's (``x = activation(x @ W)`` layer after layer, st
 standard normal batch) computed with torch and ``torch.nn.init``, not with the notebook's
 exercise code, so it works before anything is implemented. It uses narrower layers than the
 lecture (512 instead of 4096) so that a redraw stays fast.
+
+Only the weights' scale depends on the controls: ``normal_(W, 0, std)`` and ``kaiming_normal_``
+both draw ``std · z`` with ``z`` standard normal, so the standard normals are drawn once (in
+the generator's order) and scaled on each redraw, which gives the very same numbers.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +35,11 @@ def init_activations(
     batch_size: int = 16,
     seed: int = 0,
 ) -> list[np.ndarray]:
-    """The hidden activations of the lecture's experiment, drawn with ``torch.nn.init``.
+    """The hidden activations of the lecture's experiment, with ``torch.nn.init``'s weights.
+
+    The weights are the numbers ``normal_`` / ``kaiming_normal_`` would draw from a generator
+    seeded with ``seed``: one set of standard normals per layer (drawn once and cached),
+    times the mode's std.
 
     Args:
         activation: ``"tanh"`` or ``"relu"``.
@@ -54,27 +64,43 @@ def init_activations(
         raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     if scale_mode not in SCALE_MODES:
         raise ValueError(f"unknown scale mode {scale_mode!r}; choose one of {', '.join(SCALE_MODES)}")
-    g = torch.Generator().manual_seed(seed)
+    if scale_mode == "fixed":
+        std = float(weight_scale)  # what torch.nn.init.normal_(W, 0.0, weight_scale) draws
+    else:  # kaiming_normal_(W, mode="fan_in"): std = gain / √fan_in
+        gain = torch.nn.init.calculate_gain("linear" if scale_mode == "xavier" else "relu")
+        std = gain / math.sqrt(width)
     act = torch.tanh if activation == "tanh" else torch.relu
-    x = torch.randn(batch_size, width, generator=g)
+    x, normals = _standard_normals(width, batch_size, seed, int(depth))
     hs = []
-    weight = torch.empty(width, width)  # torch layout (out, in): the layer computes x @ weight.T
     with torch.no_grad():
-        for _ in range(int(depth)):
-            if scale_mode == "fixed":
-                torch.nn.init.normal_(weight, 0.0, weight_scale, generator=g)
-            else:
-                torch.nn.init.kaiming_normal_(
-                    weight, mode="fan_in", generator=g,
-                    nonlinearity="linear" if scale_mode == "xavier" else "relu")
-            x = act(x @ weight.T)
-            hs.append(x.numpy().copy())
+        for z in normals[:int(depth)]:  # torch layout (out, in): the layer computes x @ weight.T
+            x = act(x @ (z * std).T)
+            hs.append(x.numpy())
     return hs
+
+
+@lru_cache(maxsize=2)  # 10 layers of 512 × 512 float32: 10 MB each
+def _standard_normal_draws(width: int, batch_size: int, seed: int, depth: int) -> tuple[Any, tuple[Any, ...]]:
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, width, generator=g)
+    return x, tuple(torch.empty(width, width).normal_(generator=g) for _ in range(depth))
+
+
+def _standard_normals(width: int, batch_size: int, seed: int, depth: int) -> tuple[Any, tuple[Any, ...]]:
+    """The input batch and ``depth`` standard-normal weight draws, in the generator's order (cached).
+
+    The cache holds at least 10 layers (the slider's maximum), so moving the depth slider
+    reuses them: the first layers stay the same whatever the depth.
+    """
+    return _standard_normal_draws(width, batch_size, seed, max(depth, 10))
 
 
 def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int,
                width: int = 512, batch_size: int = 16):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     hs = init_activations(activation, scale_mode, weight_scale, depth, width=width, batch_size=batch_size)
     ncols = len(hs) if len(hs) <= 6 else 5
@@ -85,14 +111,18 @@ def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int
     figure.subplots_adjust(left=0.03, right=0.98, bottom=0.3 / height, top=1 - 0.95 / height,
                            wspace=0.12, hspace=0.75)
     if activation == "tanh":
-        edges = np.linspace(-1.0, 1.0, 41)
+        edges, ticks = np.linspace(-1.0, 1.0, 41), [-1.0, 0.0, 1.0]
     else:
         top = max(float(np.quantile(h, 0.999)) for h in hs)
         edges = np.linspace(0.0, top if top > 0 else 1.0, 41)
+        ticks = [t for t in MaxNLocator(3).tick_values(0.0, edges[-1]) if t <= edges[-1] * 1.001]
     for ax, (layer, h) in zip(axes.flat, enumerate(hs, start=1)):
         counts, _ = np.histogram(np.clip(h, edges[0], edges[-1]), bins=edges)
         ax.stairs(counts, edges, fill=True, color="C0")
-        ax.set_title(f"Layer {layer}\nmean={h.mean():.2f}\nstd={h.std():.2f}", fontsize=8)
+        # a fixed title height and a few fixed ticks: matplotlib need not measure the axes to
+        # place the title, nor run a tick locator each time it lays the panel out
+        ax.set_title(f"Layer {layer}\nmean={h.mean():.2f}\nstd={h.std():.2f}", fontsize=8, y=1.0)
+        ax.set_xticks(ticks)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
     for ax in axes.flat[len(hs):]:

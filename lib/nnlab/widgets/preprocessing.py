@@ -93,6 +93,66 @@ def _channel_colours(c: int) -> list[str]:
     return ["0.3"] if c == 1 else ["tab:red", "tab:green", "tab:blue"]
 
 
+def _channel_histograms(X: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per-channel histograms on shared bin edges, and a legend label for each channel.
+
+    Args:
+        X: ``(..., C)`` values with ``C`` = 1 or 3.
+        bins: number of bins, shared by the channels.
+
+    Returns:
+        ``(counts (C, bins) int64, edges (bins + 1,) float64, labels)``; each label gives the
+        channel's name, mean and std, e.g. ``"R: mean +0.12, std 0.25"``.
+
+    Raises:
+        ValueError: when the last axis is not 1 or 3 channels.
+    """
+    X = np.asarray(X)
+    if X.shape[-1] not in (1, 3):
+        raise ValueError(f"plot_channel_histograms: the last axis must be 1 or 3 channels, got {X.shape}")
+    channels = np.moveaxis(X.reshape(-1, X.shape[-1]), -1, 0).astype(np.float64)  # (C, M), rows contiguous
+    edges = np.histogram_bin_edges(channels, bins=bins)
+    names = ["grey"] if len(channels) == 1 else ["R", "G", "B"]
+    counts = np.stack([np.histogram(channel, bins=edges)[0] for channel in channels])
+    labels = [f"{name}: mean {channel.mean():+.2f}, std {channel.std():.2f}"
+              for channel, name in zip(channels, names)]
+    return counts, edges, labels
+
+
+def _draw_channel_histograms(ax: Axes, counts: np.ndarray, edges: np.ndarray, labels: list[str],
+                             title: str | None) -> None:
+    for channel_counts, label, colour in zip(counts, labels, _channel_colours(len(counts))):
+        ax.stairs(channel_counts, edges, color=colour, lw=1.4, label=label)
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xlabel("value")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=7, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: matplotlib need not measure the axes
+
+
+def _fix_limits_and_ticks(ax: Axes, x_bins: int | None = 8, y_bins: int | None = 5) -> None:
+    """Freeze the autoscaled limits of ``ax`` and round ticks like matplotlib's default ones.
+
+    Auto locators place the ticks again, measuring a sample label, every time matplotlib
+    lays the axes out (several times per PNG); fixed ticks are computed once.
+
+    Args:
+        ax: axes whose artists are all drawn.
+        x_bins, y_bins: at most this many intervals between ticks; None leaves that axis alone.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    for bins, get_lim, set_lim, set_ticks in ((x_bins, ax.get_xlim, ax.set_xlim, ax.set_xticks),
+                                              (y_bins, ax.get_ylim, ax.set_ylim, ax.set_yticks)):
+        if bins is None:
+            continue
+        low, high = get_lim()  # autoscales once
+        ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+        set_lim(low, high)
+        set_ticks([tick for tick in ticks if low <= tick <= high])
+
+
 def plot_channel_histograms(X: np.ndarray, ax: Axes | None = None, title: str | None = None,
                             bins: int = 60) -> Figure:
     """Histogram of each channel's values (R, G, B as red, green, blue step lines).
@@ -105,27 +165,16 @@ def plot_channel_histograms(X: np.ndarray, ax: Axes | None = None, title: str | 
 
     Returns:
         The figure. The legend gives each channel's mean and std.
+
+    Raises:
+        ValueError: when the last axis is not 1 or 3 channels.
     """
     import matplotlib.pyplot as plt
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.shape[-1] not in (1, 3):
-        raise ValueError(f"plot_channel_histograms: the last axis must be 1 or 3 channels, got {X.shape}")
+    histograms = _channel_histograms(X, bins)
     if ax is None:
         ax = plt.subplots(figsize=(5, 3))[1]
-    channels = np.moveaxis(X.reshape(-1, X.shape[-1]), -1, 0).copy()  # (C, M), rows contiguous
-    edges = np.histogram_bin_edges(channels, bins=bins)
-    names = ["grey"] if len(channels) == 1 else ["R", "G", "B"]
-    for channel, name, colour in zip(channels, names, _channel_colours(len(channels))):
-        counts, _ = np.histogram(channel, bins=edges)
-        ax.stairs(counts, edges, color=colour, lw=1.4,
-                  label=f"{name}: mean {channel.mean():+.2f}, std {channel.std():.2f}")
-    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
-    ax.set_xlabel("value")
-    ax.set_ylabel("count")
-    ax.legend(fontsize=7, loc="upper right")
-    if title:
-        ax.set_title(title, fontsize=10)
+    _draw_channel_histograms(ax, *histograms, title)
     return ax.figure
 
 
@@ -153,21 +202,44 @@ def _check_inputs(X: np.ndarray, class_names: Sequence[str] | None, y: np.ndarra
     return computed
 
 
-def _draw_viewer(X: np.ndarray, stats: Mapping[str, np.ndarray], labels: list[str] | None,
-                 index: int, method: str, histogram: str) -> Figure:
+class _ViewerData:
+    """What the viewer draws from: the images, their statistics, and cached dataset histograms.
+
+    The "whole dataset" histograms depend only on the method, so each is computed once
+    (at most 4 of them); a redraw then costs one image's worth of numbers.
+    """
+
+    def __init__(self, X: np.ndarray, stats: Mapping[str, np.ndarray], labels: list[str] | None) -> None:
+        self.X, self.stats, self.labels = X, stats, labels
+        step = max(1, len(X) // _MAX_DATASET_IMAGES)
+        self.sample = X[::step]
+        self._histograms: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
+
+    def dataset_histograms(self, method: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Histograms of the dataset sample after ``method`` (``"none"``: before), cached."""
+        if method not in self._histograms:
+            values = apply_method(self.sample, method, self.stats)
+            self._histograms[method] = _channel_histograms(values)
+        return self._histograms[method]
+
+
+def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> Figure:
     import matplotlib.pyplot as plt
 
+    X, stats, labels = data.X, data.stats, data.labels
     index = int(np.clip(index, 0, len(X) - 1))
     image = np.asarray(X[index], dtype=np.float64)
     after = apply_method(image, method, stats)
     figure = plt.figure(figsize=(10, 6.2))
-    grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0))
+    # fixed margins (tight_layout would lay every label out once more on each redraw)
+    grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0), left=0.065, right=0.985, bottom=0.08,
+                               top=0.84, hspace=0.22, wspace=0.9)
     panels = [figure.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3)]
     grey = {"cmap": "gray"} if X.shape[-1] == 1 else {}
 
     def show(ax: Axes, picture: np.ndarray, title: str) -> None:
         ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, vmin=0, vmax=1, **grey)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=9, y=1.0)
         ax.axis("off")
 
     name = f" ({labels[index]})" if labels else ""
@@ -186,16 +258,17 @@ def _draw_viewer(X: np.ndarray, stats: Mapping[str, np.ndarray], labels: list[st
     show(panels[2], for_display(after), "after, rescaled to [0, 1]\nfor display")
 
     if histogram == "dataset":
-        step = max(1, len(X) // _MAX_DATASET_IMAGES)
-        before_values = np.asarray(X[::step], dtype=np.float64)
-        scope = f"dataset ({len(before_values)} images)"
+        before, after_histograms = data.dataset_histograms("none"), data.dataset_histograms(method)
+        scope = f"dataset ({len(data.sample)} images)"
     else:
-        before_values, scope = image, f"image {index}"
-    after_values = apply_method(before_values, method, stats)
-    plot_channel_histograms(before_values, figure.add_subplot(grid[1, :3]), f"before: {scope}")
-    plot_channel_histograms(after_values, figure.add_subplot(grid[1, 3:]), f"after: {scope}")
+        before, after_histograms = _channel_histograms(image), _channel_histograms(after)
+        scope = f"image {index}"
+    for column, histograms, title in ((slice(0, 3), before, f"before: {scope}"),
+                                      (slice(3, 6), after_histograms, f"after: {scope}")):
+        ax = figure.add_subplot(grid[1, column])
+        _draw_channel_histograms(ax, *histograms, title)
+        _fix_limits_and_ticks(ax)
     figure.suptitle(_FORMULAS[method], fontsize=11)
-    figure.tight_layout()
     return figure
 
 
@@ -240,8 +313,10 @@ def preprocessing_viewer(
     if y is not None:
         labels = [class_names[int(label)] if class_names is not None else str(int(label)) for label in y]
 
+    data = _ViewerData(X, statistics, labels)
+
     def draw(index: int, method: str, histogram: str) -> Figure:
-        return _draw_viewer(X, statistics, labels, index, method, histogram)
+        return _draw_viewer(data, index, method, histogram)
 
     controls = {
         "index": Slider(int(np.clip(index, 0, len(X) - 1)), 0, len(X) - 1, 1, "image · 图像编号",

@@ -7,6 +7,7 @@ so they work before you implement anything.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ def dropout_activations(p_drop: float, mode: str, num_masks: int = 100, seed: in
     """A ReLU layer's activations under train-mode dropout and in test mode.
 
     The layer is ``relu(x @ W)`` with ``x`` (128, 64) standard normal and Kaiming-scaled
-    ``W`` (64, 96). Dropout zeroes each activation with probability ``p_drop``.
+    ``W`` (64, 96). Dropout zeroes each activation with probability ``p_drop``. The
+    ``F.dropout`` passes are cached per ``p_drop`` (the variants differ only by a factor).
 
     Args:
         p_drop: probability of dropping a unit, in [0, 1).
@@ -38,26 +40,60 @@ def dropout_activations(p_drop: float, mode: str, num_masks: int = 100, seed: in
         all passes and samples, "test": (128, 96) test-mode output, "test_mean": (96,)}``,
         float64 arrays.
     """
-    import torch
-    import torch.nn.functional as F
-
     if mode not in DROPOUT_MODES:
         raise ValueError(f"unknown dropout mode {mode!r}; choose one of {', '.join(DROPOUT_MODES)}")
     if not 0.0 <= p_drop < 1.0:
         raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    a, one_pass, pass_mean = _inverted_dropout_passes(float(p_drop), int(num_masks), int(seed))
+    p_keep = 1.0 - p_drop
+    train_factor = 1.0 if mode == "inverted" else p_keep  # torch's dropout is inverted
+    test_factor = p_keep if mode == "vanilla" else 1.0
+    test = a * test_factor  # what F.dropout(a, training=False) returns, times the factor
+    return {"train": one_pass * train_factor, "train_mean": pass_mean * train_factor,
+            "test": test, "test_mean": test.mean(axis=0)}
+
+
+@lru_cache(maxsize=64)
+def _inverted_dropout_passes(p_drop: float, num_masks: int, seed: int
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The layer's activations ``a`` (128, 96), one pass of ``F.dropout(a, p_drop)`` (128, 96)
+    and the per-unit mean of ``num_masks`` passes (96,): read-only float64 arrays (cached)."""
+    import torch
+    import torch.nn.functional as F
+
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(128, 64, generator=generator, dtype=torch.float64)
     W = torch.randn(64, 96, generator=generator, dtype=torch.float64) * (2 / 64) ** 0.5
     a = torch.relu(x @ W)
-    p_keep = 1.0 - p_drop
-    train_factor = 1.0 if mode == "inverted" else p_keep  # torch's dropout is inverted
-    test_factor = p_keep if mode == "vanilla" else 1.0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        passes = F.dropout(a.expand(num_masks, -1, -1), p=p_drop, training=True) * train_factor
-    test = F.dropout(a, p=p_drop, training=False) * test_factor
-    return {"train": passes[0].numpy(), "train_mean": passes.mean(dim=(0, 1)).numpy(),
-            "test": test.numpy(), "test_mean": test.mean(dim=0).numpy()}
+        passes = F.dropout(a.expand(num_masks, -1, -1), p=p_drop, training=True)
+    arrays = (a.numpy(), passes[0].numpy(), passes.mean(dim=(0, 1)).numpy())
+    for array in arrays:
+        array.flags.writeable = False  # shared by every later call with the same p_drop
+    return arrays
+
+
+def _fix_limits_and_ticks(ax: Any, x_bins: int | None = 8, y_bins: int | None = 5) -> None:
+    """Freeze the autoscaled limits of ``ax`` and round ticks like matplotlib's default ones.
+
+    Auto locators place the ticks again, measuring a sample label, every time matplotlib
+    lays the axes out (several times per PNG); fixed ticks are computed once.
+
+    Args:
+        ax: axes whose artists are all drawn.
+        x_bins, y_bins: at most this many intervals between ticks; None leaves that axis alone.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    for bins, get_lim, set_lim, set_ticks in ((x_bins, ax.get_xlim, ax.set_xlim, ax.set_xticks),
+                                              (y_bins, ax.get_ylim, ax.set_ylim, ax.set_yticks)):
+        if bins is None:
+            continue
+        low, high = get_lim()  # autoscales once
+        ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+        set_lim(low, high)
+        set_ticks([tick for tick in ticks if low <= tick <= high])
 
 
 def _draw_dropout(p_drop: float, mode: str) -> Any:
@@ -65,31 +101,44 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
 
     values = dropout_activations(p_drop, mode)
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    # fixed margins: tight_layout lays every label out once more (and doubled the redraw time)
+    figure.subplots_adjust(left=0.065, right=0.985, bottom=0.15, top=0.9, wspace=0.28)
     train, test = values["train"].ravel(), values["test"].ravel()
     top = max(train.max(), test.max(), 1e-6)
     bins = np.linspace(0, top, 50)
-    left.hist(test, bins=bins, alpha=0.55, color="C0", label="test mode")
-    left.hist(train, bins=bins, alpha=0.55, color="C1", label="train mode (one mask)")
+    highest = 1
+    for data, colour, label in ((test, "C0", "test mode"), (train, "C1", "train mode (one mask)")):
+        counts = np.histogram(data, bins=bins)[0]
+        highest = max(highest, int(counts.max()))
+        left.stairs(counts, bins, fill=True, alpha=0.55, color=colour, label=label)
     left.axvline(test.mean(), color="C0", lw=2, label=f"test mean {test.mean():.3f}")
     left.axvline(train.mean(), color="C1", lw=2, ls="--", label=f"train mean {train.mean():.3f}")
+    # log counts with plain labels at the powers of ten and no minor ticks: the default
+    # 10^k labels go through mathtext, and the ~30 minor ticks are laid out on every pass
     left.set_yscale("log")
+    left.set_ylim(0.7, highest * 1.6)
+    decades = [10.0 ** k for k in range(int(np.log10(highest * 1.6)) + 1)]
+    left.set_yticks(decades, [f"{tick:g}" for tick in decades])
+    left.set_yticks([], minor=True)
+    _fix_limits_and_ticks(left, x_bins=8, y_bins=None)
     left.set_xlabel("activation value")
     left.set_ylabel("count (log)")
+    # a fixed title height: matplotlib need not measure the axes to place the title
     left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: zeros {np.mean(train == 0):.0%} "
-                   f"in training, {np.mean(test == 0):.0%} at test", fontsize=9)
-    left.legend(fontsize=7)
+                   f"in training, {np.mean(test == 0):.0%} at test", fontsize=9, y=1.0)
+    left.legend(fontsize=7, loc="upper right")
     lim = max(values["train_mean"].max(), values["test_mean"].max()) * 1.05 + 1e-6
     right.plot([0, lim], [0, lim], color="0.6", lw=1, label="test = E[train]")
     right.scatter(values["test_mean"], values["train_mean"], s=10, color="C3")
     right.set_xlim(0, lim)
     right.set_ylim(0, lim)
+    _fix_limits_and_ticks(right, x_bins=6, y_bins=6)
     right.set_xlabel("test-mode activation (per unit)")
     right.set_ylabel("train-mode activation\n(mean over 100 masks)")
     ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)
     right.set_title(f"E[train] / test = {ratio:.3f}" + ("  (mismatch!)" if abs(ratio - 1) > 0.02 else ""),
-                    fontsize=9)
+                    fontsize=9, y=1.0)
     right.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
     return figure
 
 
