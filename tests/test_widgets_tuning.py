@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import matplotlib
@@ -44,12 +43,9 @@ def test_moving_back_reuses_the_cached_run(live) -> None:
     result = lr_explorer(lr=0.03, weight_decay=1e-3, num_epochs=4)
     result.controls["lr"].value = 0.1
     hits = explorer_run.cache_info().hits
-    start = time.perf_counter()
     result.controls["lr"].value = 0.03
-    elapsed = time.perf_counter() - start
-    assert explorer_run.cache_info().hits == hits + 1
+    assert explorer_run.cache_info().hits == hits + 1  # no new training run (speed: make bench)
     assert _title(live[-1]).startswith("lr = 0.03, weight decay = 0.001")
-    assert elapsed < 5.0  # drawing only (generous: the test machine may be busy)
 
 
 def test_nearby_slider_positions_share_a_run() -> None:
