@@ -373,31 +373,32 @@ def _typed_value(state: dict[str, Any]) -> str:
 
 
 def move_slider(page: Any, slider: Any, *, how: str = "keys", back_to: dict[str, Any] | None = None) -> None:
-    """Move a slider one notch (``how="keys"``: an arrow key on its handle, JupyterLab only) or
-    to a new value typed into its readout (``how="type"``: both apps; Notebook 7 takes arrow
-    keys at document level, so they never reach the slider).
+    """Move a slider as a user would.
 
     Args:
-        back_to: a :func:`slider_state` taken before a move: return to that value instead.
+        how: ``"keys"``: one notch with an arrow key on its handle; ``"page"``: five notches
+            with PageUp/PageDown (both JupyterLab only: Notebook 7 takes these keys at document
+            level); ``"type"``: type a value halfway to the max (to the min when already at
+            the max) into its readout, then Enter (both apps).
+        back_to: a :func:`slider_state` taken before a move: go back to that value by typing
+            its readout (keys could not: a move clamped at the max does not reverse).
 
     Raises:
         ValueError: for an unknown ``how``.
     """
+    if how not in ("keys", "page", "type"):
+        raise ValueError(f"unknown how={how!r}; use 'keys', 'page' or 'type'")
     state = slider_state(slider)
-    if how == "keys":
-        if back_to is None:
-            up = state["now"] < state["max"] - 1e-9
-        else:
-            up = back_to["now"] > state["now"]
-        slider.locator(".noUi-handle").focus()
-        page.keyboard.press("ArrowRight" if up else "ArrowLeft")
-    elif how == "type":
+    if how == "type" or back_to is not None:
         slider.locator(".widget-readout").click()
         page.keyboard.press("ControlOrMeta+a")
         page.keyboard.type(_typed_value(state) if back_to is None else back_to["readout"])
         page.keyboard.press("Enter")
     else:
-        raise ValueError(f"unknown how={how!r}; use 'keys' or 'type'")
+        up = state["now"] < state["max"] - 1e-9
+        keys = {"keys": ("ArrowRight", "ArrowLeft"), "page": ("PageUp", "PageDown")}[how]
+        slider.locator(".noUi-handle").focus()
+        page.keyboard.press(keys[0] if up else keys[1])
 
 
 def settle(page: Any, *, timeout: float = 30.0) -> None:

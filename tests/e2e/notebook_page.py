@@ -157,7 +157,8 @@ def exercise_explorer(page: Any, explorer: Any, *, how: str, timeout: float = 30
         try:
             wait_for_change(page, timeout=timeout)
         except Exception:  # playwright's TimeoutError: report it and go on with the others
-            problems.append(f"{what}: no new figure within {timeout:.0f} s")
+            problems.append(f"{what}: no new figure within {timeout:.0f} s (the value changed to "
+                            f"{_readouts(explorer)}; a draw error in the kernel leaves the old figure)")
 
     def move_enabled_sliders(done: set[int], *, wait_enabled: float) -> None:
         settle(page, timeout=timeout)
@@ -188,6 +189,11 @@ def exercise_explorer(page: Any, explorer: Any, *, how: str, timeout: float = 30
     if len(moved) < total:
         problems.append(f"{total - len(moved)} of {total} sliders stayed disabled")
     return problems
+
+
+def _readouts(explorer: Any) -> str:
+    return ", ".join(f"{s['label']}={s['readout']}"
+                     for s in map(slider_state, explorer.locator(".widget-slider").all()))
 
 
 def _enabled(page: Any, slider: Any, *, within: float) -> bool:
