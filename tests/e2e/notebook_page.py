@@ -211,21 +211,31 @@ def explorers(page: Any) -> dict[str, Any]:
     return {explorer_name(e): e for e in page.locator(".nnlab-explorer").all()}
 
 
-def full_screenshot(page: Any, path: Path, *, max_height: int = 24_000) -> None:
+def full_screenshot(page: Any, path: Path, *, max_height: int = 40_000) -> None:
     """A screenshot of the whole notebook: the window is made as tall as the notebook
-    (JupyterLab scrolls inside its own panel, so a plain full-page shot shows one screen)."""
+    (JupyterLab scrolls inside its own panel, so a plain full-page shot shows one screen).
+    Off-screen cells have estimated heights until they render, so this grows until stable."""
     path.parent.mkdir(parents=True, exist_ok=True)
     viewport = page.viewport_size
-    height = page.evaluate("""() => {
+    measure = """() => {
         const panel = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')
             || document.querySelector('.jp-NotebookPanel .jp-Notebook');
         if (!panel) return window.innerHeight;
         panel.scrollTop = 0;
-        return panel.scrollHeight + (window.innerHeight - panel.clientHeight);
-    }""")
-    page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 40, max_height)})
+        const cells = panel.querySelectorAll('.jp-Cell');
+        const last = cells.length ? cells[cells.length - 1].getBoundingClientRect().bottom : 0;
+        // the last cell's bottom, plus the window around the panel (not Lab's scroll-past-end space)
+        return last + (window.innerHeight - panel.getBoundingClientRect().bottom);
+    }"""
     try:
-        page.wait_for_timeout(500)
+        height = viewport["height"]
+        for _ in range(5):
+            wanted = min(int(page.evaluate(measure)) + 40, max_height)
+            if abs(wanted - height) < 40:
+                break
+            height = wanted
+            page.set_viewport_size({"width": viewport["width"], "height": height})
+            page.wait_for_timeout(400)
         page.screenshot(path=str(path), full_page=True)
     finally:
         page.set_viewport_size(viewport)
