@@ -36,6 +36,15 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# The student release tags demo and test cells "raises-exception", so Run All goes on past
+# exercises not done yet (autograder/release_tags.py); nbgrader's own steps run first.
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    *GenerateAssignment.class_traits()["preprocessors"].default(),
+    "autograder.release_tags.TagCellsThatMayRaise",
+]
+
 # Per-cell timeout (seconds) for nbgrader's own executor (validate, stock autograde).
 # python -m autograder grade has its own per-cell and per-notebook budgets (autograder.toml).
 c.ExecutePreprocessor.timeout = 30

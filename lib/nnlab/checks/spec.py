@@ -74,6 +74,11 @@ class CheckFailed(AssertionError):
     def __str__(self) -> str:
         return self.message()
 
+    def _render_traceback_(self) -> list[str]:
+        """What Jupyter shows: the message alone, not the check engine's frames."""
+        return [f"CheckFailed: {line}" if n == 0 else line
+                for n, line in enumerate(self.message().splitlines())]
+
 
 def _current_language() -> str:
     from nnlab.i18n import get_language

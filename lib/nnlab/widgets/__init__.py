@@ -162,7 +162,13 @@ def explorer(
     output = w.Output()
 
     def redraw(**values: Any) -> None:
-        figure = draw(**values)
+        try:
+            figure = draw(**values)
+        except Exception as error:  # say so in the output: an exception in a callback is invisible
+            with output:
+                output.clear_output(wait=True)
+                print(f"cannot draw these settings: {type(error).__name__}: {error}")
+            return
         with output:
             output.clear_output(wait=True)
             display(figure)

@@ -124,8 +124,8 @@ def _measure(in_size: int, kernel_size: int, stride: int, padding: int, dilation
     if error and taps:  # the last row that ran is drawn as the failing layer's input
         rows[-1].in_field[~rows[-1].pad] = top_field
     receptive_field = field_pixels = 0
-    if taps:
-        where = np.flatnonzero(rows[0].in_field)
+    where = np.flatnonzero(rows[0].in_field) if taps else np.zeros(0, int)
+    if where.size:  # empty when the traced output reads nothing but a later layer's padding
         receptive_field = int(where.max() - where.min() + 1)
         field_pixels = int((rows[0].in_field & ~rows[0].pad).sum())
     return Geometry(rows, taps, units if taps else np.zeros(0), top_field, out_sizes, error,
