@@ -4,8 +4,8 @@ Statuses, most serious first (one per submission, with a one-line reason):
 
 ``invalid``        not a notebook, bad JSON, wrong nbformat, none of the graded cells
 ``missing``        no notebook submitted
-``integrity``      the submission replaced grading machinery, or a check that passed in its
-                   kernel failed when the grader re-ran it
+``integrity``      the submission replaced grading machinery (numpy/torch comparisons,
+                   builtins, nnlab's checks, IPython's display and traceback hooks)
 ``tampered``       a test or locked cell was edited, deleted, moved or duplicated (graded with
                    the originals restored)
 ``crashed``        the process died (``os._exit``, segfault, killed)
