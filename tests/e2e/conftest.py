@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from autograder.widget_latency import CHROMIUM_ARGS, JupyterServer, require_chromium, start_server
+from autograder.browser import CHROMIUM_ARGS, require_chromium
+from autograder.notebook_server import JupyterServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"

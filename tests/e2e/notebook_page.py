@@ -1,7 +1,8 @@
 """What the browser tests look at in an open notebook: errors, figures, widgets, the summary.
 
-The generic driving (server, open, Run All, sliders) lives in :mod:`autograder.widget_latency`,
-which the latency benchmark shares; this module adds what only tests need.
+The generic driving (open, Run All, sliders) lives in :mod:`autograder.browser` and the server in
+:mod:`autograder.notebook_server`, which the latency benchmark shares; this module adds what only
+tests need.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder.widget_latency import (
+from autograder.browser import (
     explorer_name,
     menu_command,
     move_slider,

@@ -12,8 +12,9 @@ import time
 import pytest
 
 from autograder import classgen
+from autograder.browser import open_notebook
 from autograder.course import Course
-from autograder.widget_latency import JupyterServer, open_notebook
+from autograder.notebook_server import JupyterServer
 from tests.e2e.conftest import APPS, ARTIFACTS, ROOT
 
 pytestmark = [
