@@ -38,3 +38,11 @@ def test_course_data_is_never_committed() -> None:
         assert folder in ignored
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "gradebook.db" not in tracked
+
+
+def test_every_make_selection_collects_without_errors() -> None:
+    """`make test-e2e` runs without xdist: every marker the suite uses must be registered for it too."""
+    for extra in (["-m", "e2e", "-p", "no:xdist"], ["-m", "not slow"]):
+        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *extra],
+                                cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
