@@ -212,15 +212,16 @@ class Child:
             if f"probe:{k}" in skip:
                 continue
             self.emit({"t": "probe", "k": k})
+            began = time.perf_counter()
             functions = {role: self._lookup(shell, name) for role, name in probe["functions"].items()}
             try:
                 params = codec.decode(probe["params"])
                 record = run_check(probe["name"], functions, params)
             except BaseException as error:  # noqa: BLE001 - a timeout (KeyboardInterrupt) included
                 self.emit({"t": "probe_error", "k": k, "ename": type(error).__name__,
-                           "evalue": str(error)[:500]})
+                           "evalue": str(error)[:500], "dt": time.perf_counter() - began})
                 continue
-            self.emit({"t": "record", "k": k, "r": record})
+            self.emit({"t": "record", "k": k, "r": record, "dt": time.perf_counter() - began})
 
     @staticmethod
     def _lookup(shell: Any, name: str) -> Any:

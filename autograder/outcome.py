@@ -59,7 +59,7 @@ class Outcome:
     max_auto: float = 0.0
     max_manual: float = 0.0
     seconds: float = 0.0  # wall time of the whole submission (rebuild, run, judge)
-    cell_seconds: float = 0.0  # time spent inside the notebook's own cells (the floor)
+    cell_seconds: float = 0.0  # time inside the notebook's own cells, test cells (probes) included: the floor
 
     @property
     def auto_score(self) -> float:
@@ -144,6 +144,7 @@ class RunReport:
 
     outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     cell_seconds: dict[int, float] = field(default_factory=dict)
+    probe_seconds: dict[int, float] = field(default_factory=dict)  # test cells, run as probes
     errors: dict[int, str | None] = field(default_factory=dict)
     probes: dict[int, ProbeOutcome] = field(default_factory=dict)
     interrupted: list[str] = field(default_factory=list)
@@ -158,6 +159,12 @@ class RunReport:
     watchdog: bool = False
 
 
+def _seconds(event: dict[str, Any]) -> float:
+    """An event's duration as the worker measured it; 0 when absent or not a number."""
+    dt = event.get("dt")
+    return float(dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else 0.0
+
+
 def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunReport:
     """Fold a worker's events: the last attempt's outputs win; kills accumulate."""
     report = RunReport(watchdog=watchdog)
@@ -165,14 +172,14 @@ def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunR
         kind = event.get("t")
         if kind == "attempt":
             report.probes.clear()
+            report.probe_seconds.clear()
             report.integrity = []
         elif kind == "done" and isinstance(event.get("i"), int):
             outputs = event.get("outputs")
             report.outputs[event["i"]] = outputs if isinstance(outputs, list) else []
             report.errors[event["i"]] = event.get("error") if isinstance(event.get("error"), str) else None
             report.output_over |= bool(event.get("over"))
-            if isinstance(event.get("dt"), (int, float)):
-                report.cell_seconds[event["i"]] = float(event["dt"])
+            report.cell_seconds[event["i"]] = _seconds(event)
         elif kind == "interrupted" and event.get("unit"):
             report.interrupted.append(str(event["unit"]))
         elif kind == "exit":
@@ -183,9 +190,11 @@ def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunR
             report.integrity = [str(c) for c in event["changes"]]
         elif kind == "record" and isinstance(event.get("k"), int) and isinstance(event.get("r"), str):
             report.probes[event["k"]] = ProbeOutcome(record=event["r"])
+            report.probe_seconds[event["k"]] = _seconds(event)
         elif kind == "probe_error" and isinstance(event.get("k"), int):
             report.probes[event["k"]] = ProbeOutcome(
                 error=(str(event.get("ename")), str(event.get("evalue", ""))))
+            report.probe_seconds[event["k"]] = _seconds(event)
         elif kind == "limit":
             report.limits.append((str(event.get("what")), str(event.get("unit"))))
         elif kind == "garbage":
@@ -363,4 +372,5 @@ def grade_notebook(template: Template, student: str, folder: Path, run: Any, set
         reason += f" | not copied (links or special files): {', '.join(report.skipped_files[:5])}"
     return Outcome(status=status, reason=reason, notebook=notebook,
                    scores={c.grade_id: c.score for c in cells}, seconds=time.monotonic() - started,
-                   cell_seconds=sum(report.cell_seconds.values()), **base)
+                   cell_seconds=sum(report.cell_seconds.values()) + sum(report.probe_seconds.values()),
+                   **base)
