@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from nnlab.plots import (  # noqa: E402
+    fix_limits_and_ticks,
     plot_curves,
     plot_function_and_gradient,
     plot_histograms,
@@ -181,3 +182,16 @@ def test_plot_curves_on_given_axes():
 def test_plot_curves_rejects_bad_input(curves, message):
     with pytest.raises(ValueError, match="plot_curves: " + message):
         plot_curves(curves, "x", "y")
+
+
+def test_fixed_limits_hold_and_ticks_stay_inside_them() -> None:
+    _, ax = plt.subplots()
+    ax.plot([0.0, 7.3], [-1.2, 4.9])
+    fix_limits_and_ticks(ax, x_bins=4, y_bins=None)
+    x_limits, y_locator = ax.get_xlim(), type(ax.yaxis.get_major_locator())
+    ax.plot([0.0, 50.0], [0.0, 50.0])  # later artists no longer move the frozen axis
+    assert ax.get_xlim() == x_limits
+    ticks = ax.get_xticks()
+    assert 2 <= len(ticks) <= 5 and all(x_limits[0] <= t <= x_limits[1] for t in ticks)
+    assert type(ax.yaxis.get_major_locator()) is y_locator  # y_bins=None leaves that axis alone
+    assert ax.get_ylim()[1] >= 50.0

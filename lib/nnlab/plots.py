@@ -206,3 +206,25 @@ def plot_curves(
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.legend()
     return ax.figure
+
+
+def fix_limits_and_ticks(ax: Axes, x_bins: int | None = 8, y_bins: int | None = 5) -> None:
+    """Freeze the autoscaled limits of ``ax`` and round ticks like matplotlib's default ones.
+
+    Auto locators place the ticks again, measuring a sample label, every time matplotlib
+    lays the axes out (several times per PNG); fixed ticks are computed once.
+
+    Args:
+        ax: axes whose artists are all drawn.
+        x_bins, y_bins: at most this many intervals between ticks; None leaves that axis alone.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    for bins, get_lim, set_lim, set_ticks in ((x_bins, ax.get_xlim, ax.set_xlim, ax.set_xticks),
+                                              (y_bins, ax.get_ylim, ax.set_ylim, ax.set_yticks)):
+        if bins is None:
+            continue
+        low, high = get_lim()  # autoscales once
+        ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+        set_lim(low, high)
+        set_ticks([tick for tick in ticks if low <= tick <= high])

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization import (
+from nnlab.checks.regularization._common import (
     BANDS,
     NOTEBOOK,
     P_CONFUSION,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
 if TYPE_CHECKING:
@@ -129,28 +130,6 @@ def _draw_channel_histograms(ax: Axes, counts: np.ndarray, edges: np.ndarray, la
     ax.legend(fontsize=7, loc="upper right")
     if title:
         ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: matplotlib need not measure the axes
-
-
-def _fix_limits_and_ticks(ax: Axes, x_bins: int | None = 8, y_bins: int | None = 5) -> None:
-    """Freeze the autoscaled limits of ``ax`` and round ticks like matplotlib's default ones.
-
-    Auto locators place the ticks again, measuring a sample label, every time matplotlib
-    lays the axes out (several times per PNG); fixed ticks are computed once.
-
-    Args:
-        ax: axes whose artists are all drawn.
-        x_bins, y_bins: at most this many intervals between ticks; None leaves that axis alone.
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    for bins, get_lim, set_lim, set_ticks in ((x_bins, ax.get_xlim, ax.set_xlim, ax.set_xticks),
-                                              (y_bins, ax.get_ylim, ax.set_ylim, ax.set_yticks)):
-        if bins is None:
-            continue
-        low, high = get_lim()  # autoscales once
-        ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
-        set_lim(low, high)
-        set_ticks([tick for tick in ticks if low <= tick <= high])
 
 
 def plot_channel_histograms(X: np.ndarray, ax: Axes | None = None, title: str | None = None,
@@ -267,7 +246,7 @@ def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> 
                                       (slice(3, 6), after_histograms, f"after: {scope}")):
         ax = figure.add_subplot(grid[1, column])
         _draw_channel_histograms(ax, *histograms, title)
-        _fix_limits_and_ticks(ax)
+        fix_limits_and_ticks(ax)
     figure.suptitle(_FORMULAS[method], fontsize=11)
     return figure
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
 # --------------------------------------------------------------------------- dropout
@@ -74,28 +75,6 @@ def _inverted_dropout_passes(p_drop: float, num_masks: int, seed: int
     return arrays
 
 
-def _fix_limits_and_ticks(ax: Any, x_bins: int | None = 8, y_bins: int | None = 5) -> None:
-    """Freeze the autoscaled limits of ``ax`` and round ticks like matplotlib's default ones.
-
-    Auto locators place the ticks again, measuring a sample label, every time matplotlib
-    lays the axes out (several times per PNG); fixed ticks are computed once.
-
-    Args:
-        ax: axes whose artists are all drawn.
-        x_bins, y_bins: at most this many intervals between ticks; None leaves that axis alone.
-    """
-    from matplotlib.ticker import MaxNLocator
-
-    for bins, get_lim, set_lim, set_ticks in ((x_bins, ax.get_xlim, ax.set_xlim, ax.set_xticks),
-                                              (y_bins, ax.get_ylim, ax.set_ylim, ax.set_yticks)):
-        if bins is None:
-            continue
-        low, high = get_lim()  # autoscales once
-        ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
-        set_lim(low, high)
-        set_ticks([tick for tick in ticks if low <= tick <= high])
-
-
 def _draw_dropout(p_drop: float, mode: str) -> Any:
     import matplotlib.pyplot as plt
 
@@ -120,7 +99,7 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
     decades = [10.0 ** k for k in range(int(np.log10(highest * 1.6)) + 1)]
     left.set_yticks(decades, [f"{tick:g}" for tick in decades])
     left.set_yticks([], minor=True)
-    _fix_limits_and_ticks(left, x_bins=8, y_bins=None)
+    fix_limits_and_ticks(left, x_bins=8, y_bins=None)
     left.set_xlabel("activation value")
     left.set_ylabel("count (log)")
     # a fixed title height: matplotlib need not measure the axes to place the title
@@ -132,7 +111,7 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
     right.scatter(values["test_mean"], values["train_mean"], s=10, color="C3")
     right.set_xlim(0, lim)
     right.set_ylim(0, lim)
-    _fix_limits_and_ticks(right, x_bins=6, y_bins=6)
+    fix_limits_and_ticks(right, x_bins=6, y_bins=6)
     right.set_xlabel("test-mode activation (per unit)")
     right.set_ylabel("train-mode activation\n(mean over 100 masks)")
     ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)

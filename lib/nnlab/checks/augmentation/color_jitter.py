@@ -14,7 +14,7 @@ import torch
 
 from nnlab.checks.augmentation._common import FLOAT32_RECOVERED, NOTEBOOK, Functions, _images, _rng
 from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization import close_to, fail, within
+from nnlab.checks.regularization._common import close_to, fail, within
 from nnlab.checks.spec import Params, Record, Spec, call, register
 from nnlab.i18n import Text
 

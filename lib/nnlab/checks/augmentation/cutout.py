@@ -6,7 +6,7 @@ import numpy as np
 
 from nnlab.checks.augmentation._common import NOTEBOOK, Functions, _images, _rng
 from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization import fail, fraction_within
+from nnlab.checks.regularization._common import fail, fraction_within
 from nnlab.checks.spec import Params, Record, Spec, call, register
 from nnlab.i18n import Text
 

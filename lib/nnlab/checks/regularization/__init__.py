@@ -18,7 +18,7 @@ unit (torch's ``p``), ``p_keep = 1 - p_drop`` is the lecture's ``p``, and
 
 One module per exercise: :mod:`.penalties`, :mod:`.batchnorm`,
 :mod:`.early_stopping` and :mod:`.ensembles`, with the shared helpers in
-:mod:`._common` (exported here); importing this package registers their checks,
+:mod:`._common`; importing this package registers their checks,
 in the notebook's order.
 """
 
@@ -26,24 +26,4 @@ in the notebook's order.
 # Importing a submodule registers its checks; this order is the notebook's (summary() lists them so).
 from nnlab.checks.regularization import penalties, batchnorm, early_stopping, ensembles  # noqa: F401
 # isort: on
-from nnlab.checks.compare import FLOAT64
-from nnlab.checks.regularization._common import (
-    BANDS,
-    NOTEBOOK,
-    P_CONFUSION,
-    Functions,
-    close_to,
-    fail,
-    fraction_within,
-    off_zero,
-    tensor64,
-    torch_dropout,
-    torch_dropout_scale,
-    unpack,
-    within,
-)
 
-__all__ = [
-    "BANDS", "FLOAT64", "NOTEBOOK", "P_CONFUSION", "Functions", "close_to", "fail", "fraction_within",
-    "off_zero", "tensor64", "torch_dropout", "torch_dropout_scale", "unpack", "within",
-]
