@@ -93,6 +93,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                         roster=args.roster)
     for student, path in result.imported:
         print(f"imported {student}: {path}")
+    for path, backup in result.replaced:
+        print(f"replaced {path} (the earlier file is kept at {backup})")
     for problem in result.problems:
         print(f"not imported: {problem}", file=sys.stderr)
     return 1 if result.problems else 0

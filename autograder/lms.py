@@ -3,7 +3,10 @@
 Like ``nbgrader zip_collect``, each file's name is matched against the
 layouts LMSs produce, mapped to a student id (through a roster when the LMS
 uses its own names or ids), and copied into place. Nothing is overwritten
-silently and every file that cannot be placed is reported with the reason.
+silently: a file an earlier import or ``nbgrader collect`` put in place is
+moved to ``import-backups/<time>/`` in the course folder and reported before a
+different one takes its place. Every file that cannot be placed is reported
+with the reason.
 
 Layouts recognised (file names inside the zip):
 
@@ -44,6 +47,7 @@ class ImportResult:
 
     imported: list[tuple[str, Path]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    replaced: list[tuple[Path, Path]] = field(default_factory=list)  # (file, where the old one went)
 
 
 def _read_roster(path: Path) -> dict[str, str]:
@@ -91,6 +95,8 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
         if sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
             raise CourseError(f"{archive}: unpacks to more than {MAX_TOTAL_BYTES} bytes; refused")
         placed: dict[str, tuple[str, str]] = {}  # student -> (member name, time)
+        written: set[Path] = set()  # by this import (a later attempt may replace them silently)
+        backups = course.course_dir / "import-backups" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         for member in members:
             name = member.filename
             if not _safe(name):  # before the dot-file skip: "..\\x" looks like one
@@ -132,11 +138,24 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
                                            "notebook JSON (it will be graded as invalid)")
             folder = course.submitted_dir(student, assignment)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / filename).write_bytes(data)
+            _place(folder / filename, data, course, backups, written, result)
             if found.groupdict().get("time"):
                 stamp = datetime.strptime(found.group("time"), "%Y-%m-%d-%H-%M-%S")
-                (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S UTC"))
+                _place(folder / "timestamp.txt", stamp.strftime("%Y-%m-%d %H:%M:%S UTC").encode(),
+                       course, backups, written, result)
             if filename.endswith(".ipynb"):  # a later attempt replaces the earlier one's entry
                 result.imported = [entry for entry in result.imported if entry[0] != student]
                 result.imported.append((student, folder / filename))
     return result
+
+
+def _place(target: Path, data: bytes, course: Course, backups: Path, written: set[Path],
+           result: ImportResult) -> None:
+    """Write ``target``; a different file already there (not from this import) is moved to ``backups``."""
+    if target not in written and target.is_file() and target.read_bytes() != data:
+        backup = backups / target.relative_to(course.course_dir / "submitted")
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        target.replace(backup)
+        result.replaced.append((target, backup))
+    target.write_bytes(data)
+    written.add(target)

@@ -194,3 +194,25 @@ def test_an_unknown_assignment_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CourseError, match="unknown assignment 'maxi'.*mini"):
         import_zip(assignment="maxi", archive=make_zip(tmp_path, {"a/b.ipynb": NOTEBOOK}),
                    course_dir=tmp_path)
+
+
+def test_a_second_import_keeps_the_replaced_notebook_and_says_where(tmp_path: Path) -> None:
+    first = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    assert first.replaced == []
+    newer = NOTEBOOK.replace("}", ' }', 1)
+    (tmp_path / "download.zip").unlink()
+    second = run_import(tmp_path, {"alice/mini.ipynb": newer})
+    assert submitted(tmp_path, "alice").read_text() == newer
+    [(path, backup)] = second.replaced
+    assert path == submitted(tmp_path, "alice")
+    assert backup.read_text() == NOTEBOOK
+    assert backup.is_relative_to(tmp_path / "course" / "import-backups")
+    assert files_under(tmp_path / "course" / "submitted") == ["alice/mini/mini.ipynb"]
+
+
+def test_importing_the_same_download_again_replaces_nothing(tmp_path: Path) -> None:
+    run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    (tmp_path / "download.zip").unlink()
+    again = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    assert again.replaced == []
+    assert not (tmp_path / "course" / "import-backups").exists()
