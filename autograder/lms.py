@@ -12,7 +12,8 @@ Layouts recognised (file names inside the zip):
 
 - Canvas: ``<login>_<userid>_<submissionid>_<filename>`` (``_late_`` allowed after the login)
 - Moodle: ``<Full Name>_<id>_assignsubmission_file_/<filename>``
-- Blackboard: ``<Assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<filename>]``
+- Blackboard: ``<Assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<filename>]``, and the
+  attempt's receipt ``..._attempt_<time>.txt`` (kept as ``blackboard_receipt_<time>.txt``)
 - plain folders: ``<student>/<filename>``
 """
 
@@ -36,7 +37,8 @@ LAYOUTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("moodle", re.compile(r"^(?P<name>[^/]+?)_(?P<lms_id>\d+)_assignsubmission_\w+_/(?P<file>[^/]+)$")),
     ("canvas", re.compile(r"^(?P<name>[a-z0-9.\-]+?)(?:_late)?_(?P<lms_id>\d+)_\d+_(?P<file>[^/]+)$")),
     ("blackboard", re.compile(
-        r"^.+?_(?P<name>[^_/]+)_attempt_(?P<time>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:_(?P<file>[^/]+))?$")),
+        r"^.+?_(?P<name>[^_/]+)_attempt_(?P<time>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)"
+        r"(?:_(?P<file>[^/]+)|(?P<receipt>\.txt))?$")),
     ("folders", re.compile(r"^(?P<name>[^/]+)/(?P<file>[^/]+)$")),
 )
 
@@ -121,7 +123,9 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
                     continue
             else:
                 student = _student_id(found.group("name"))
-            filename = found.groupdict().get("file") or f"{assignment}.ipynb"
+            filename = found.groupdict().get("file") or (
+                f"blackboard_receipt_{found.group('time')}.txt" if found.groupdict().get("receipt")
+                else f"{assignment}.ipynb")
             data = bundle.read(member)
             if filename.endswith(".ipynb"):
                 filename = f"{assignment}.ipynb"

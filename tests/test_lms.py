@@ -216,3 +216,12 @@ def test_importing_the_same_download_again_replaces_nothing(tmp_path: Path) -> N
     again = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
     assert again.replaced == []
     assert not (tmp_path / "course" / "import-backups").exists()
+
+
+def test_blackboard_receipts_are_kept_beside_the_notebook_not_reported(tmp_path: Path) -> None:
+    stem = "Assignment_jdoe_attempt_2026-01-02-03-04-05"
+    result = run_import(tmp_path, {f"{stem}_mini.ipynb": NOTEBOOK, f"{stem}.txt": "Name: J Doe\n"})
+    assert result.problems == []
+    assert submitted(tmp_path, "jdoe", "blackboard_receipt_2026-01-02-03-04-05.txt").read_text() == (
+        "Name: J Doe\n")
+    assert submitted(tmp_path, "jdoe").read_text() == NOTEBOOK
