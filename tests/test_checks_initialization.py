@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 from nnlab.checks import CheckFailed, check
-from nnlab.checks.initialization import ENSEMBLE_SIZE, torch_fan_in_fan_out, torch_init_std
+from nnlab.checks.initialization import (
+    ENSEMBLE_SIZE,
+    torch_fan_in_fan_out,
+    torch_init_std,
+    torch_layer_statistics,
+)
+from nnlab.checks.initialization.layer_statistics import _ENSEMBLE_SEED, _ensemble
 
 from tests.notebooks import call_ids, check_calls, check_cells, run_check_call
 
@@ -283,3 +289,16 @@ def test_full_experiment_reproduces_the_lecture(ns) -> None:
     assert collapsed[-1][1] < 0.1 < collapsed[0][1]
     kaiming = stats([4096] * 7, ns["kaiming_std"], "relu", np.random.default_rng(0))
     assert all(0.75 < s < 0.9 for _, s in kaiming)
+
+
+def test_the_reference_ensemble_is_computed_once_per_argument_set_and_cannot_be_altered() -> None:
+    """A grader judges every submission against the same ensemble: cached, shared, read-only."""
+    first = torch_layer_statistics([60, 40, 60], "xavier", "tanh", 8)
+    again = torch_layer_statistics((60, 40, 60), "xavier", "tanh", 8)
+    assert again[0] is first[0] and again[1] is first[1]
+    fresh = _ensemble.__wrapped__((60, 40, 60), "xavier", "tanh", 8, ENSEMBLE_SIZE, _ENSEMBLE_SEED, "in")
+    np.testing.assert_array_equal(first[1], fresh[1])  # the cache returns what a fresh run computes
+    with pytest.raises(ValueError, match="read-only"):
+        first[1][0, 0] = 0.0
+    other = torch_layer_statistics([60, 40, 60], "kaiming", "tanh", 8)
+    assert not np.array_equal(other[1], first[1])
