@@ -55,7 +55,11 @@ DIVERGENCE_FACTOR = 3.0
 
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """Run the enclosed torch code on one thread, then restore the thread count."""
+    """Run the enclosed torch code on one thread, then restore the thread count.
+
+    Also a decorator (``@one_thread()``): for tiny tensors, on a busy machine, the thread
+    pool's start-up and synchronisation cost far more than the work.
+    """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -71,14 +71,10 @@ def conv_geometry(in_size: int, kernel_size: int, stride: int = 1, padding: int 
         A :class:`Geometry`; ``error`` is set when torch refuses a layer
         (output size < 1), and the stack stops there.
     """
-    import torch
+    from nnlab.training import one_thread
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: a thread pool only adds latency
-    try:
+    with one_thread():  # tiny tensors: a thread pool only adds latency
         return _measure(in_size, kernel_size, stride, padding, dilation, layers, position)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _measure(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,

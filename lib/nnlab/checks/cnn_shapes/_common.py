@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from nnlab.checks.compare import value_of
 from nnlab.checks.spec import Record
@@ -25,22 +22,6 @@ def _value(result: Record, what: Text) -> Any:
     error = result.get("error") or ["", ""]
     wrong_call = error[0] == "TypeError" and "argument" in str(error[1])
     return value_of(result, what, next_step=_SIGNATURE_NEXT if wrong_call else None)
-
-
-def _one_thread(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``function`` with one torch thread: its tensors are tiny, and on a busy machine
-    the thread pool's start-up and synchronisation cost far more than the work."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-
-    return wrapper
 
 
 def _is_number(value: Any) -> bool:

@@ -13,10 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _one_thread, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _value
 from nnlab.checks.compare import value_of
 from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
 from nnlab.i18n import Text
+from nnlab.training import one_thread
 
 #: The lecture's (Caffe) AlexNet: (name, kind, out channels or None for pooling, kernel,
 #: stride, padding). NORM1/NORM2 (local response normalisation) follow POOL1/POOL2.
@@ -34,7 +35,7 @@ CAFFE_ALEXNET = (
 
 # --- the lecture's (Caffe) AlexNet: shapes after each conv and pool layer -------------------
 
-@_one_thread
+@one_thread()
 def measure_caffe_alexnet(input_size: int) -> list[tuple[str, int, int, int]]:
     """``(name, channels, height, width)`` after each conv/pool layer of the lecture's AlexNet.
 
@@ -202,7 +203,7 @@ def _alexnet_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
     return record
 
 
-@_one_thread
+@one_thread()
 def _alexnet_judge(record: Record, p: Params) -> None:
     what = Text("build_alexnet")
     _value(record.get("build", {}), what)

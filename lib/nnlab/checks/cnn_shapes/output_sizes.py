@@ -13,9 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _one_thread, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
 from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
 from nnlab.i18n import Text
+from nnlab.training import one_thread
 
 
 def _call_text(name: str, kwargs: dict[str, Any]) -> str:
@@ -80,7 +81,7 @@ def _judge_sizes(name: str, record: Record, cases: list[dict[str, Any]], expecte
                                "用整除 //（或用 int() 转换结果）。"))
 
 
-@_one_thread
+@one_thread()
 def _sizes_run(name: str, make_cases: Callable[[Params], list[dict[str, Any]]],
                functions: dict[str, Callable[..., Any]], p: Params) -> Record:
     return {"results": [call(functions["function"], **case) for case in make_cases(p)]}
@@ -124,7 +125,7 @@ def _conv_cases(p: Params) -> list[dict[str, Any]]:
     return cases
 
 
-@_one_thread
+@one_thread()
 def _conv_judge(record: Record, p: Params) -> None:
     cases = _conv_cases(p)
     expected = [_conv_len(**c) for c in cases]
@@ -182,7 +183,7 @@ def _transpose_cases(p: Params) -> list[dict[str, Any]]:
     return cases
 
 
-@_one_thread
+@one_thread()
 def _transpose_judge(record: Record, p: Params) -> None:
     cases = _transpose_cases(p)
     expected = [_transpose_len(**c) for c in cases]

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _one_thread, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
 from nnlab.checks.codec import TensorValue
 from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
 from nnlab.i18n import Text
+from nnlab.training import one_thread
 
 
 def random_models(p: Params, device: str = "cpu") -> list[nn.Sequential]:
@@ -71,7 +72,7 @@ def _short_description(model: nn.Sequential) -> str:
     return ", ".join(parts)
 
 
-@_one_thread
+@one_thread()
 def _count_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
     return {"results": [call(functions["function"], model) for model in random_models(p)]}
 
@@ -98,7 +99,7 @@ def _count_cause(got: Any, model: nn.Module) -> Text:
                 "对 model.parameters() 中 requires_grad 为真的 p 求 p.numel() 之和。")
 
 
-@_one_thread
+@one_thread()
 def _count_judge(record: Record, p: Params) -> None:
     what = Text("count_parameters")
     models = random_models(p, device="meta")

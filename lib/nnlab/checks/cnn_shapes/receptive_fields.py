@@ -14,9 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _one_thread, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
 from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
 from nnlab.i18n import Text
+from nnlab.training import one_thread
 
 
 def _stacks(p: Params) -> list[list[tuple[str, int, int]]]:
@@ -38,7 +39,7 @@ def _stacks(p: Params) -> list[list[tuple[str, int, int]]]:
     return stacks
 
 
-@_one_thread
+@one_thread()
 def measure_receptive_fields(layers: Sequence[tuple[str, int, int]]) -> list[int]:
     """Receptive field after each layer of a 1-D stack, measured with torch autograd.
 
@@ -67,7 +68,7 @@ def measure_receptive_fields(layers: Sequence[tuple[str, int, int]]) -> list[int
     return fields
 
 
-@_one_thread
+@one_thread()
 def _rf_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
     pairs = [[(k, s) for _, k, s in stack] for stack in _stacks(p)]
     return {"results": [call(functions["function"], layers) for layers in pairs]}
@@ -88,7 +89,7 @@ def _rf_cause(stack: list[tuple[str, int, int]], j: int) -> Text:
                 "第 l 层卷积核每移动一步，在输入上跨过的位置数等于 l 之前（不含 l）所有层 stride 的乘积。")
 
 
-@_one_thread
+@one_thread()
 def _rf_judge(record: Record, p: Params) -> None:
     what = Text("receptive_fields")
     stacks = _stacks(p)
