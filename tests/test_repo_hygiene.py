@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,20 @@ def test_code_is_ruff_clean() -> None:
 def test_notebooks_go_through_nbstripout() -> None:
     attributes = (ROOT / ".gitattributes").read_text(encoding="utf-8").split("\n")
     assert "*.ipynb filter=nbstripout" in attributes
+
+
+def test_cell_ids_survive_the_git_filter() -> None:
+    """Translations are keyed by cell id: nbstripout must keep ids (its default renumbers them 0, 1, …)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "-m nbstripout --keep-id" in makefile
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    assert "--keep-id" in hooks["nbstripout"]["entry"]
+    for notebook in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        ids = [cell.get("id", "") for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]]
+        renumbered = [str(n) for n in range(len(ids))]
+        assert ids != renumbered, f"{notebook.name}: cell ids were renumbered by nbstripout without --keep-id"
+        assert len(set(ids)) == len(ids), f"{notebook.name}: duplicate cell ids"
 
 
 def test_pre_commit_uses_local_hooks_for_nbstripout_and_ruff() -> None:
