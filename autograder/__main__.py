@@ -1,4 +1,5 @@
-"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings.
+"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings,
+translations.
 
 Exit status: 0 success, 1 a problem with the course or the input (the
 message says what to do), 2 a usage error.
@@ -44,11 +45,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
+    from autograder.course import EDITIONS, Course
     from autograder.release import release
 
-    for assignment in release(assignments=args.assignments or None):
-        print(f"released assignments/{assignment}/{assignment}.ipynb")
+    problems = release(assignments=args.assignments or None)
+    for assignment in args.assignments or Course.at().assignments():
+        print("released " + ", ".join(f"{folder}/{assignment}/{assignment}.ipynb" for folder in EDITIONS.values()))
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        print(f"{len(errors)} cell(s) of the translated editions are still English (untranslated or "
+              "stale): `python -m autograder translations check` lists them", file=sys.stderr)
     return 0
+
+
+def _cmd_translations(args: argparse.Namespace) -> int:
+    from autograder.translation_cli import run_translations
+
+    return run_translations(action=args.action, notebooks=args.notebooks, language=args.language,
+                            accept=tuple(args.accept or ()), warnings=args.warnings)
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -179,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Dask LocalCluster sizes to time (default: 1 2)")
     p.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader")
     p.set_defaults(run=_cmd_bench)
+
+    p = verbs.add_parser("translations", help="check or update the translation files (i18n/LANG/NB.md)")
+    p.add_argument("action", choices=("check", "update"),
+                   help="check: list every problem; update: add entries for new cells, drop "
+                        "entries of removed cells, accept revised ones (--accept)")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="default: every notebook")
+    p.add_argument("--language", default="zh", help="the translation (default zh)")
+    p.add_argument("--accept", action="append", metavar="CELL_ID",
+                   help="update: the translation of this stale cell is revised; record the new "
+                        "English hash (repeatable)")
+    p.add_argument("--warnings", action="store_true", help="check: also list warnings")
+    p.set_defaults(run=_cmd_translations)
 
     p = verbs.add_parser("settings", help="show the grader's settings and what they mean")
     _add_course_dir(p)
