@@ -290,6 +290,6 @@ def augmentation_previewer(X: Any) -> Explorer:
     controls = {
         "index": Slider(0, 0, len(images) - 1, 1, "image · 图像", integer=True),
         "augmentation": Choice("random crop", AUGMENTATIONS, "augmentation · 数据增强"),
-        "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter · 参数 (see title)"),
+        "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter (see title) · 参数（见标题）"),
     }
     return explorer(draw, controls, name="augmentation")
