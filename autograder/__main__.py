@@ -50,7 +50,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
     problems = release(assignments=args.assignments or None)
     for assignment in args.assignments or Course.at().assignments():
-        print("released " + ", ".join(f"{folder}/{assignment}/{assignment}.ipynb" for folder in EDITIONS.values()))
+        released = [f"{folder}/{assignment}/{assignment}.ipynb" for folder in EDITIONS.values()]
+        print("released " + ", ".join(released))
     errors = [p for p in problems if not p.warning]
     if errors:
         print(f"{len(errors)} cell(s) of the translated editions are still English (untranslated or "
@@ -118,7 +119,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from autograder.demo import run_demo
 
     run_demo(course_dir=args.course_dir, assignments=args.assignment or None,
-             progress=False if args.no_progress else None)
+             progress=False if args.no_progress else None, language=args.language)
     return 0
 
 
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course_dir(p)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--language", choices=("en", "zh"), default="en",
+                   help="the student edition the demo class works in (default en)")
     p.set_defaults(run=_cmd_demo)
 
     p = verbs.add_parser("bench", help="time stock nbgrader autograde against this grader")

@@ -27,10 +27,13 @@ class Course:
             ``assignments/`` (student release).
         course_dir: where ``submitted/<student>/<assignment>/``, ``autograded/``,
             ``feedback/`` and ``gradebook.db`` live.
+        edition: the student edition :meth:`release_notebook` gives by default (a key of
+            :data:`EDITIONS`), e.g. ``"zh"`` to make a demo class from the Chinese edition.
     """
 
     repo: Path
     course_dir: Path
+    edition: str = "en"
 
     @classmethod
     def at(cls, course_dir: str | Path | None = None, repo: str | Path | None = None) -> Course:
@@ -54,8 +57,8 @@ class Course:
     def source_notebook(self, assignment: str) -> Path:
         return self.repo / "solutions" / assignment / f"{assignment}.ipynb"
 
-    def release_notebook(self, assignment: str, language: str = "en") -> Path:
-        return self.repo / EDITIONS[language] / assignment / f"{assignment}.ipynb"
+    def release_notebook(self, assignment: str, language: str | None = None) -> Path:
+        return self.repo / EDITIONS[language or self.edition] / assignment / f"{assignment}.ipynb"
 
     def edition_source(self, assignment: str, language: str) -> Path:
         """The instructor notebook of an edition: ``solutions/`` for English, else the one

@@ -120,5 +120,6 @@ def release(*, assignments: list[str] | None = None, repo: str | Path | None = N
                                     release_dir=course.repo / EDITIONS[language])
                 problems = leaks(course, assignment, language)
                 if problems:
-                    raise CourseError(f"the {language} release of {assignment} leaks:\n" + "\n".join(problems))
+                    raise CourseError(f"the {language} release of {assignment} leaks:\n"
+                                      + "\n".join(problems))
     return found

@@ -38,7 +38,7 @@ _SHOWN_CALLS = {"print", "display", "Markdown", "HTML", "set_title", "set_xlabel
 _SHOWN_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
 
 #: the line the set-up cell of a translated edition starts with (messages, summary, labels).
-SETUP_LINE = 'import nnlab; nnlab.set_language("{language}")  # nnlab.set_language("en") for English\n'
+SETUP_LINE = 'import nnlab; nnlab.set_language("{language}")  # 改为 "en" 即切换为英文\n'
 
 
 @dataclass(frozen=True)
@@ -131,13 +131,14 @@ def _translate_code(entry: Entry, english: str, where: Path) -> tuple[str | None
     error, unshown = compare_code(english, translated)
     if error:
         return None, [Problem(where, entry.cell_id, error)]
-    problems += [Problem(where, entry.cell_id, f"changed string {s!r} is not a docstring or a shown text; "
-                         "translate it only if the code never uses its value", warning=True) for s in unshown]
+    problems += [Problem(where, entry.cell_id, f"changed string {s!r} is not a docstring or a shown "
+                         "text; translate it only if the code never uses its value", warning=True)
+                 for s in unshown]
     if not any(HAN.search(new) for _, new in entry.pairs):
         problems.append(Problem(where, entry.cell_id, "not translated yet (no Chinese in any replacement)"))
     left = [c for c in prose_comments(translated) if not HAN.search(c)]
     if left:
-        problems.append(Problem(where, entry.cell_id, f"English comment left: {left[0]!r}; add a pair for it"))
+        problems.append(Problem(where, entry.cell_id, f"English comment left: {left[0]!r}; add a pair"))
     return translated, problems
 
 
@@ -159,7 +160,8 @@ def translate_cell(cell: dict[str, Any], entry: Entry, where: Path) -> tuple[str
     return _translate_code(entry, english, where)
 
 
-def translate_notebook(notebook: dict[str, Any], translation: Translation) -> tuple[dict[str, Any], list[Problem]]:
+def translate_notebook(notebook: dict[str, Any],
+                       translation: Translation) -> tuple[dict[str, Any], list[Problem]]:
     """The translated edition of ``notebook`` and every problem found on the way.
 
     A cell whose entry has a problem stays English (the edition is still complete and
