@@ -16,6 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	    $(VENV)/bin/nbstripout --install --python $(abspath $(PY)); \
+	    git config filter.nbstripout.clean '"$(abspath $(PY))" -m nbstripout --keep-id'; \
 	fi
 	@touch $(STAMP)
 
@@ -37,6 +38,7 @@ demo: setup
 lab: setup
 	$(VENV)/bin/jupyter lab assignments/
 
+# Both student editions: assignments/ (English) and assignments-zh/ (Chinese, from i18n/zh/).
 release: setup
 	$(PY) -m autograder release
 
