@@ -233,7 +233,7 @@ def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padd
         "kernel_size": Slider(kernel_size, 1, 9, 1, "kernel size · 卷积核大小", integer=True),
         "stride": Slider(stride, 1, 4, 1, "stride · 步长", integer=True),
         "padding": Slider(padding, 0, 4, 1, "padding · 填充", integer=True),
-        "dilation": Slider(dilation, 1, 4, 1, "dilation · 空洞", integer=True),
+        "dilation": Slider(dilation, 1, 4, 1, "dilation · 膨胀率", integer=True),
         "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
         "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
     }
