@@ -37,8 +37,8 @@ _SHOWN_CALLS = {"print", "display", "Markdown", "HTML", "set_title", "set_xlabel
                 "suptitle", "title", "xlabel", "ylabel", "text", "annotate", "legend", "set"}
 _SHOWN_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
 
-#: the line the set-up cell of a translated edition starts with (messages, summary, labels).
-SETUP_LINE = 'import nnlab; nnlab.set_language("{language}")  # 改为 "en" 即切换为英文\n'
+#: the lines the set-up cell of a translated edition starts with (messages, summary, labels).
+SETUP_LINE = 'import nnlab\n\nnnlab.set_language("{language}")  # 改为 "en" 即切换为英文\n\n'
 
 
 @dataclass(frozen=True)
