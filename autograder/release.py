@@ -16,23 +16,26 @@ from autograder.course import EDITIONS, Course, CourseError
 from autograder.nbgrader_bridge import generate_assignment
 from autograder.plan import strip_hidden
 from autograder.submission import nbgrader_of, source_of
-from autograder.translation_build import Problem, build_source
-from autograder.translations import TranslationError
+from autograder.translation_build import Problem, build_source, translate_notebook
+from autograder.translations import TranslationError, read_translation, translation_path
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")
 _SOLUTION = re.compile(r"^\s*#*\s*BEGIN SOLUTION.*?^\s*#*\s*END SOLUTION[^\n]*$", re.S | re.M)
 
 
-def secret_lines(source_notebook: Path) -> set[str]:
+def secret_lines(source_notebook: Path | dict) -> set[str]:
     """Lines only the instructor may see: inside solution regions or hidden tests.
 
     A line counts only if it appears nowhere else in the source notebook (a
     signature or comment repeated outside the solution is not a secret).
+    ``source_notebook`` is a path or an already loaded notebook.
     """
     secret: set[str] = set()
     public: set[str] = set()
-    for cell in json.loads(source_notebook.read_text(encoding="utf-8"))["cells"]:
+    if isinstance(source_notebook, Path):
+        source_notebook = json.loads(source_notebook.read_text(encoding="utf-8"))
+    for cell in source_notebook["cells"]:
         text = source_of(cell)
         meta = nbgrader_of(cell)
         inside = "\n".join(m.group(0) for m in _SOLUTION.finditer(text))
@@ -55,9 +58,11 @@ def leaks(course: Course, assignment: str, language: str = "en") -> list[str]:
     answers) and of the English one (code, hidden tests).
     """
     folder = course.repo / EDITIONS[language] / assignment
-    secrets = secret_lines(course.source_notebook(assignment))
+    english = json.loads(course.source_notebook(assignment).read_text(encoding="utf-8"))
+    secrets = secret_lines(english)
     if language != "en":
-        secrets |= secret_lines(course.edition_source(assignment, language))
+        translation = read_translation(translation_path(course.repo, assignment, language))
+        secrets |= secret_lines(translate_notebook(english, translation)[0])
     found = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file():

@@ -13,7 +13,7 @@ import pytest
 from autograder.course import EDITIONS, Course
 from autograder.nbgrader_bridge import generate_assignment
 from autograder.release import MARKERS, build_edition_source, leaks
-from autograder.translation_build import HAN, translate_notebook
+from autograder.translation_build import HAN, build_source, translate_notebook
 from autograder.translations import read_translation, translation_path
 from tests.conftest import ROOT
 from tests.notebooks import execute_notebook, notebook_ids
@@ -120,7 +120,6 @@ def test_editions_grade_the_same_cells_with_the_same_points(notebook: str, langu
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_translated_release_contains_no_solution_or_hidden_test(notebook: str, language: str) -> None:
     course = Course.at(repo=ROOT)
-    build_edition_source(course, notebook, language)
     assert leaks(course, notebook, language) == []
     folder = ROOT / EDITIONS[language] / notebook
     assert sorted(p.name for p in folder.iterdir()) == [f"{notebook}.ipynb"]
@@ -134,8 +133,8 @@ def test_translated_release_contains_no_solution_or_hidden_test(notebook: str, l
 def test_translated_release_equals_a_fresh_nbgrader_release(notebook: str, language: str,
                                                             tmp_path: Path) -> None:
     course = Course.at(repo=ROOT)
-    build_edition_source(course, notebook, language)
-    generate_assignment(Course(ROOT, tmp_path / "course"), notebook, source_dir=course.build_dir(language),
+    build_source(ROOT, notebook, language, tmp_path / "source")
+    generate_assignment(Course(ROOT, tmp_path / "course"), notebook, source_dir=tmp_path / "source",
                         release_dir=tmp_path / "release")
     fresh = json.loads((tmp_path / "release" / notebook / f"{notebook}.ipynb").read_text(encoding="utf-8"))
     committed = json.loads(course.release_notebook(notebook, language).read_text(encoding="utf-8"))
@@ -170,3 +169,15 @@ def test_the_demo_class_scores_the_same_in_both_editions(tmp_path: Path) -> None
     assert tables["zh"] == tables["en"]
     statuses = {row["student_id"]: row["status"] for row in tables["zh"]}
     assert statuses["perfect"] == "ok", "the Chinese edition's locked cells were reported tampered"
+
+
+def test_the_leak_check_knows_the_translated_model_answers() -> None:
+    """The Chinese model answers are secrets of the Chinese release (a leak test that can fail)."""
+    from autograder.release import secret_lines
+
+    built, _ = _translated("00_cnn_shapes", "zh")
+    secrets = secret_lines(built)
+    assert any("FC6 的感受野是**整张 227×227 输入**" in line for line in secrets)
+    released = json.loads(Course.at(repo=ROOT).release_notebook("00_cnn_shapes", "zh").read_text("utf-8"))
+    shown = {line.strip() for c in released["cells"] for line in _source(c).splitlines()}
+    assert not secrets & shown
