@@ -200,12 +200,16 @@ def translate_notebook(notebook: dict[str, Any],
 def build_source(repo: Path, notebook: str, language: str, build_dir: Path) -> tuple[Path, list[Problem]]:
     """Write ``build_dir/<notebook>/<notebook>.ipynb``, the translated instructor notebook.
 
+    A notebook without a translation file yet (a new one) is built from its English text,
+    every cell listed as a problem, so the edition is complete and gradable meanwhile.
+
     Raises:
-        TranslationError: when the translation file is missing or malformed.
+        TranslationError: when the translation file is malformed.
     """
     english = json.loads((repo / "solutions" / notebook / f"{notebook}.ipynb").read_text(encoding="utf-8"))
-    translated, problems = translate_notebook(english, read_translation(translation_path(repo, notebook,
-                                                                                         language)))
+    path = translation_path(repo, notebook, language)
+    translation = read_translation(path) if path.is_file() else Translation(path, notebook, language, {})
+    translated, problems = translate_notebook(english, translation)
     target = build_dir / notebook / f"{notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(translated, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -282,3 +282,15 @@ def test_the_summary_speaks_the_current_language() -> None:
 def test_the_example_notebook_round_trips_through_json(tmp_path: Path) -> None:
     built, _ = _translate(tmp_path, GOOD)
     assert json.loads(json.dumps(built, ensure_ascii=False)) == built
+
+
+def test_a_notebook_without_a_translation_yet_is_built_from_its_english(tmp_path: Path) -> None:
+    from autograder.translation_build import build_source
+
+    (tmp_path / "solutions" / "nb").mkdir(parents=True)
+    (tmp_path / "solutions" / "nb" / "nb.ipynb").write_text(json.dumps(_notebook()), encoding="utf-8")
+    target, problems = build_source(tmp_path, "nb", "zh", tmp_path / "build")
+    built = json.loads(target.read_text(encoding="utf-8"))
+    assert [c["source"] for c in built["cells"][1:]] == [c["source"] for c in _notebook()["cells"][1:]]
+    assert {p.cell_id for p in problems} == {"c1", "c2", "c5"}  # c4 has no docstring or comment
+    assert all("no entry: run `python -m autograder translations update nb`" in p.message for p in problems)
