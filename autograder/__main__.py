@@ -52,10 +52,10 @@ def _cmd_release(args: argparse.Namespace) -> int:
     for assignment in args.assignments or Course.at().assignments():
         released = [f"{folder}/{assignment}/{assignment}.ipynb" for folder in EDITIONS.values()]
         print("released " + ", ".join(released))
-    errors = [p for p in problems if not p.warning]
-    if errors:
-        print(f"{len(errors)} cell(s) of the translated editions are still English (untranslated or "
-              "stale): `python -m autograder translations check` lists them", file=sys.stderr)
+    cells = {(p.path, p.cell_id) for p in problems if not p.warning}
+    if cells:
+        print(f"{len(cells)} cell(s) of the translated editions are not translated, or not from the "
+              "current English: `python -m autograder translations check` lists them", file=sys.stderr)
     return 0
 
 
