@@ -38,6 +38,7 @@ demo: setup
 lab: setup
 	$(VENV)/bin/jupyter lab assignments/
 
+# Both student editions: assignments/ (English) and assignments-zh/ (Chinese, from i18n/zh/).
 release: setup
 	$(PY) -m autograder release
 

@@ -20,7 +20,15 @@ c.CourseDirectory.course_id = "nnlab"
 c.CourseDirectory.root = ROOT
 # The instructor notebooks (with solutions and hidden tests) and the student release.
 c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "assignments"
+# The class's edition (NNLAB_LANGUAGE, or [course] language in autograder.toml): nbgrader
+# release_assignment publishes assignments/ (en) or assignments-zh/ (zh). `make release` writes
+# both editions whatever this says.
+from pathlib import Path  # noqa: E402
+
+from autograder.course import EDITIONS  # noqa: E402
+from autograder.settings import course_language  # noqa: E402
+
+c.CourseDirectory.release_directory = EDITIONS[course_language(Path(COURSE_DIR))]
 # nbgrader's own "solution" folder (generate_solution) must not be confused with solutions/.
 c.CourseDirectory.solution_directory = os.path.join(COURSE_DIR, "generated_solution")
 # Student work and results: git-ignored, in the course directory.

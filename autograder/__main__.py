@@ -1,4 +1,5 @@
-"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings.
+"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings,
+translations.
 
 Exit status: 0 success, 1 a problem with the course or the input (the
 message says what to do), 2 a usage error.
@@ -44,11 +45,25 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
+    from autograder.course import EDITIONS, Course
     from autograder.release import release
 
-    for assignment in release(assignments=args.assignments or None):
-        print(f"released assignments/{assignment}/{assignment}.ipynb")
+    problems = release(assignments=args.assignments or None)
+    for assignment in args.assignments or Course.at().assignments():
+        released = [f"{folder}/{assignment}/{assignment}.ipynb" for folder in EDITIONS.values()]
+        print("released " + ", ".join(released))
+    cells = {(p.path, p.cell_id) for p in problems if not p.warning}
+    if cells:
+        print(f"{len(cells)} cell(s) of the translated editions are not translated, or not from the "
+              "current English: `python -m autograder translations check` lists them", file=sys.stderr)
     return 0
+
+
+def _cmd_translations(args: argparse.Namespace) -> int:
+    from autograder.translation_cli import run_translations
+
+    return run_translations(action=args.action, notebooks=args.notebooks, language=args.language,
+                            accept=tuple(args.accept or ()), warnings=args.warnings)
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -104,7 +119,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from autograder.demo import run_demo
 
     run_demo(course_dir=args.course_dir, assignments=args.assignment or None,
-             progress=False if args.no_progress else None)
+             progress=False if args.no_progress else None, language=args.language)
     return 0
 
 
@@ -169,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course_dir(p)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--language", choices=("en", "zh"), default="en",
+                   help="the student edition the demo class works in (default en)")
     p.set_defaults(run=_cmd_demo)
 
     p = verbs.add_parser("bench", help="time stock nbgrader autograde against this grader")
@@ -179,6 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Dask LocalCluster sizes to time (default: 1 2)")
     p.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader")
     p.set_defaults(run=_cmd_bench)
+
+    p = verbs.add_parser("translations", help="check or update the translation files (i18n/LANG/NB.md)")
+    p.add_argument("action", choices=("check", "update"),
+                   help="check: list every problem; update: add entries for new cells, drop "
+                        "entries of removed cells, accept revised ones (--accept)")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="default: every notebook")
+    p.add_argument("--language", default="zh", help="the translation (default zh)")
+    p.add_argument("--accept", action="append", metavar="CELL_ID",
+                   help="update: the translation of this stale cell is revised; record the new "
+                        "English hash (repeatable)")
+    p.add_argument("--warnings", action="store_true", help="check: also list warnings")
+    p.set_defaults(run=_cmd_translations)
 
     p = verbs.add_parser("settings", help="show the grader's settings and what they mean")
     _add_course_dir(p)

@@ -9,6 +9,10 @@ from pathlib import Path
 #: the repository holding solutions/ and assignments/ (this package's parent folder).
 REPO = Path(os.environ.get("NNLAB_REPO", Path(__file__).resolve().parent.parent))
 
+#: the student editions: language -> release folder. English is the source's language;
+#: the others are built from ``i18n/<language>/`` (see ``autograder.translations``).
+EDITIONS = {"en": "assignments", "zh": "assignments-zh"}
+
 
 class CourseError(Exception):
     """A problem with the course set-up or with the instructor's input (exit code 1)."""
@@ -23,10 +27,13 @@ class Course:
             ``assignments/`` (student release).
         course_dir: where ``submitted/<student>/<assignment>/``, ``autograded/``,
             ``feedback/`` and ``gradebook.db`` live.
+        edition: the student edition :meth:`release_notebook` gives by default (a key of
+            :data:`EDITIONS`), e.g. ``"zh"`` to make a demo class from the Chinese edition.
     """
 
     repo: Path
     course_dir: Path
+    edition: str = "en"
 
     @classmethod
     def at(cls, course_dir: str | Path | None = None, repo: str | Path | None = None) -> Course:
@@ -50,8 +57,18 @@ class Course:
     def source_notebook(self, assignment: str) -> Path:
         return self.repo / "solutions" / assignment / f"{assignment}.ipynb"
 
-    def release_notebook(self, assignment: str) -> Path:
-        return self.repo / "assignments" / assignment / f"{assignment}.ipynb"
+    def release_notebook(self, assignment: str, language: str | None = None) -> Path:
+        return self.repo / EDITIONS[language or self.edition] / assignment / f"{assignment}.ipynb"
+
+    def edition_source(self, assignment: str, language: str) -> Path:
+        """The instructor notebook of an edition: ``solutions/`` for English, else the one
+        built from its translation into the git-ignored ``build/<language>/``."""
+        if language == "en":
+            return self.source_notebook(assignment)
+        return self.build_dir(language) / assignment / f"{assignment}.ipynb"
+
+    def build_dir(self, language: str) -> Path:
+        return self.repo / "build" / language
 
     def submitted_dir(self, student: str, assignment: str) -> Path:
         return self.course_dir / "submitted" / student / assignment

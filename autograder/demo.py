@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +29,10 @@ DEMO_CLASS: dict[str, Callable[[Course, str], dict[str, Any]]] = {
 DEMO_CELL_TIMEOUT = 20.0
 
 
-def build_class(course_dir: Path, assignments: list[str], course: Course) -> None:
-    """Write the demo class's submissions for each assignment into ``course_dir/submitted``."""
+def build_class(course_dir: Path, assignments: list[str], course: Course, language: str = "en") -> None:
+    """Write the demo class's submissions for each assignment into ``course_dir/submitted``,
+    made from the student edition in ``language``."""
+    course = dataclasses.replace(course, edition=language)
     for assignment in assignments:
         for student, make in DEMO_CLASS.items():
             classgen.write_submission(course_dir, student, assignment, make(course, assignment))
@@ -37,8 +40,11 @@ def build_class(course_dir: Path, assignments: list[str], course: Course) -> Non
 
 def run_demo(*, course_dir: str | Path | None = None, assignments: list[str] | None = None,
              settings: Settings | None = None, progress: bool | None = None,
-             echo: Callable[[str], Any] = print) -> str:
+             echo: Callable[[str], Any] = print, language: str = "en") -> str:
     """Build the demo class in a (temporary) course folder, grade it, export, print the table.
+
+    ``language`` chooses the student edition the class's submissions are made from; the
+    scores are the same in every edition.
 
     Returns:
         The printed gradebook table.
@@ -52,8 +58,8 @@ def run_demo(*, course_dir: str | Path | None = None, assignments: list[str] | N
     course = Course.at(course_dir)
     try:
         settings = settings or load_settings(course.course_dir).replace(cell_timeout=DEMO_CELL_TIMEOUT)
-        build_class(course.course_dir, chosen, repo)
-        echo(f"demo class: {', '.join(DEMO_CLASS)} in {course.course_dir}")
+        build_class(course.course_dir, chosen, repo, language)
+        echo(f"demo class ({language} edition): {', '.join(DEMO_CLASS)} in {course.course_dir}")
         for assignment in chosen:
             report = grade_class(assignment=assignment, course_dir=course.course_dir,
                                  settings=settings, force=True, progress=progress)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import sandbox
-from autograder.course import Course, CourseError
+from autograder.course import EDITIONS, Course, CourseError
 from autograder.nbgrader_bridge import Store
 from autograder.outcome import Outcome, grade_notebook, submission_digest
 from autograder.plan import PlanError
@@ -54,20 +54,32 @@ class ClassReport:
         return Counter(o.status for o in self.graded)
 
 
+def _editions(course: Course, assignment: str) -> dict[str, Path]:
+    """language -> release notebook, for every edition released."""
+    found = {language: course.release_notebook(assignment, language) for language in EDITIONS}
+    return {language: path for language, path in found.items() if path.is_file()}
+
+
 def template_digest(course: Course, assignment: str) -> str:
     digest = hashlib.sha256()
-    for path in (course.source_notebook(assignment), course.release_notebook(assignment)):
+    for path in (course.source_notebook(assignment), *_editions(course, assignment).values()):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def load_assignment(course: Course, assignment: str) -> Template:
+    """The assignment's template, with every released edition (test cells from ``solutions/``:
+    they are never translated, so every edition is graded by the same calls)."""
     course.require_assignment(assignment)
+    source = course.source_notebook(assignment)
     try:
-        return load_template(course.release_notebook(assignment), course.source_notebook(assignment),
-                             assignment)
+        template = load_template(course.release_notebook(assignment, "en"), source, assignment)
+        for language, release in _editions(course, assignment).items():
+            if language != "en":
+                template.editions[language] = load_template(release, source, assignment)
     except PlanError as error:
         raise CourseError(str(error)) from None
+    return template
 
 
 Runner = Callable[[dict[str, Any], Path], tuple[list[dict[str, Any]], bool]]

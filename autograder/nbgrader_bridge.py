@@ -114,8 +114,10 @@ def _run_converter(course: Course, converter: str, assignment: str, student: str
 
 
 def generate_assignment(course: Course, assignment: str, *, release_dir: Path | None = None,
-                        db: bool = True) -> None:
+                        source_dir: Path | None = None, db: bool = True) -> None:
     """Run nbgrader's generate_assignment (release to ``release_dir``, gradebook of ``course``).
+
+    ``source_dir`` replaces ``solutions/`` (a translated edition's built sources).
 
     Raises:
         CourseError: with nbgrader's log when it fails.
@@ -124,6 +126,8 @@ def generate_assignment(course: Course, assignment: str, *, release_dir: Path | 
                                  "GenerateAssignment.create_assignment": db}
     if release_dir is not None:
         overrides["CourseDirectory.release_directory"] = str(release_dir)
+    if source_dir is not None:
+        overrides["CourseDirectory.source_directory"] = str(source_dir)
     _run_converter(course, "GenerateAssignment", assignment, **overrides)
 
 

@@ -358,12 +358,15 @@ def grade_notebook(template: Template, student: str, folder: Path, run: Any, set
     if not path.is_file():
         return Outcome(status="missing", reason=missing_reason(folder, assignment), **base)
     try:
-        prepared = prepare(template, read_notebook(path), settings)
+        submitted = read_notebook(path)
+        template = template.edition_for(submitted)
+        prepared = prepare(template, submitted, settings)
     except InvalidSubmission as error:
         return Outcome(status="invalid", reason=str(error), **base)
     events, watchdog = run(prepared.job, folder)
     report = read_events(events, watchdog=watchdog)
-    notebook, cells = assemble(template, prepared, report, language=settings.language)
+    language = template.language if template.language != "en" else settings.language
+    notebook, cells = assemble(template, prepared, report, language=language)
     status, reason = decide_status(report, prepared.rebuilt)
     internal = [m for c in cells for m in c.internal_errors]
     if internal:

@@ -1,4 +1,9 @@
-"""Generate the student release with nbgrader and prove nothing secret is in it."""
+"""Generate the student editions with nbgrader and prove nothing secret is in them.
+
+Each assignment is released once per edition (:data:`autograder.course.EDITIONS`):
+English from ``solutions/``, every other language from the notebook built from
+``solutions/`` and ``i18n/<language>/`` (:mod:`autograder.translation_build`).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,30 @@ import re
 import tempfile
 from pathlib import Path
 
-from autograder.course import Course, CourseError
+from autograder.course import EDITIONS, Course, CourseError
 from autograder.nbgrader_bridge import generate_assignment
 from autograder.plan import strip_hidden
 from autograder.submission import nbgrader_of, source_of
+from autograder.translation_build import Problem, build_source, translate_notebook
+from autograder.translations import TranslationError, read_translation, translation_path
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")
 _SOLUTION = re.compile(r"^\s*#*\s*BEGIN SOLUTION.*?^\s*#*\s*END SOLUTION[^\n]*$", re.S | re.M)
 
 
-def secret_lines(source_notebook: Path) -> set[str]:
+def secret_lines(source_notebook: Path | dict) -> set[str]:
     """Lines only the instructor may see: inside solution regions or hidden tests.
 
     A line counts only if it appears nowhere else in the source notebook (a
     signature or comment repeated outside the solution is not a secret).
+    ``source_notebook`` is a path or an already loaded notebook.
     """
     secret: set[str] = set()
     public: set[str] = set()
-    for cell in json.loads(source_notebook.read_text(encoding="utf-8"))["cells"]:
+    if isinstance(source_notebook, Path):
+        source_notebook = json.loads(source_notebook.read_text(encoding="utf-8"))
+    for cell in source_notebook["cells"]:
         text = source_of(cell)
         meta = nbgrader_of(cell)
         inside = "\n".join(m.group(0) for m in _SOLUTION.finditer(text))
@@ -41,10 +51,18 @@ def secret_lines(source_notebook: Path) -> set[str]:
             if len(line) >= 6 and not any(marker in line for marker in MARKERS)}
 
 
-def leaks(course: Course, assignment: str) -> list[str]:
-    """Secret text or markers found in the released files of ``assignment`` (empty = clean)."""
-    folder = course.repo / "assignments" / assignment
-    secrets = secret_lines(course.source_notebook(assignment))
+def leaks(course: Course, assignment: str, language: str = "en") -> list[str]:
+    """Secret text or markers found in the released files of ``assignment`` (empty = clean).
+
+    The secrets of a translated edition are those of its own source (translated model
+    answers) and of the English one (code, hidden tests).
+    """
+    folder = course.repo / EDITIONS[language] / assignment
+    english = json.loads(course.source_notebook(assignment).read_text(encoding="utf-8"))
+    secrets = secret_lines(english)
+    if language != "en":
+        translation = read_translation(translation_path(course.repo, assignment, language))
+        secrets |= secret_lines(translate_notebook(english, translation)[0])
     found = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file():
@@ -62,14 +80,26 @@ def leaks(course: Course, assignment: str) -> list[str]:
     return found
 
 
-def release(*, assignments: list[str] | None = None, repo: str | Path | None = None) -> list[str]:
-    """Regenerate ``assignments/`` from ``solutions/`` with nbgrader generate_assignment.
+def build_edition_source(course: Course, assignment: str, language: str) -> list[Problem]:
+    """Write the translated instructor notebook of ``assignment`` into ``build/<language>/``.
 
     Returns:
-        The assignment ids released.
+        The translation's problems (cells with a problem stay English in the edition).
+    """
+    _, problems = build_source(course.repo, assignment, language, course.build_dir(language))
+    return problems
+
+
+def release(*, assignments: list[str] | None = None, repo: str | Path | None = None,
+            languages: tuple[str, ...] = tuple(EDITIONS)) -> list[Problem]:
+    """Regenerate every edition (``assignments/``, ``assignments-zh/``) with nbgrader generate_assignment.
+
+    Returns:
+        The translation problems found on the way (untranslated or stale cells, which stay
+        English in the translated edition); empty when every edition is complete.
 
     Raises:
-        CourseError: when an assignment is unknown, nbgrader fails, or the release leaks.
+        CourseError: when an assignment is unknown, nbgrader fails, or a release leaks.
     """
     course = Course.at(repo=repo)
     known = course.assignments()
@@ -77,11 +107,24 @@ def release(*, assignments: list[str] | None = None, repo: str | Path | None = N
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    found: list[Problem] = []
     with tempfile.TemporaryDirectory() as scratch:
         work = Course(course.repo, Path(scratch))  # the release's gradebook is thrown away
         for assignment in chosen:
-            generate_assignment(work, assignment)
-            problems = leaks(course, assignment)
-            if problems:
-                raise CourseError(f"the release of {assignment} leaks:\n" + "\n".join(problems))
-    return chosen
+            for language in languages:
+                source_dir = None
+                if language != "en":
+                    try:
+                        found += build_edition_source(course, assignment, language)
+                    except TranslationError as error:
+                        raise CourseError(str(error)) from None
+                    source_dir = course.build_dir(language)
+                # the release folder is always explicit: the course language (NNLAB_LANGUAGE)
+                # points nbgrader_config.py's release_directory at one edition
+                generate_assignment(work, assignment, source_dir=source_dir,
+                                    release_dir=course.repo / EDITIONS[language])
+                problems = leaks(course, assignment, language)
+                if problems:
+                    raise CourseError(f"the {language} release of {assignment} leaks:\n"
+                                      + "\n".join(problems))
+    return found

@@ -3,11 +3,17 @@
 Settings come from, in increasing priority: the defaults below, an
 ``autograder.toml`` in the course directory (a ``[grader]`` table), and
 command-line options. Unknown keys are an error.
+
+The same file's ``[course]`` table holds ``language``, the student edition
+this class uses (``"en"``: ``assignments/``, ``"zh"``: ``assignments-zh/``);
+``nbgrader_config.py`` reads it (:func:`course_language`) to choose the
+folder nbgrader releases to the exchange. ``NNLAB_LANGUAGE`` overrides it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -88,9 +94,46 @@ def load_settings(course_dir: Path) -> Settings:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not valid TOML ({error})") from None
-    extra = sorted(set(document) - {"grader"})
+    extra = sorted(set(document) - {"grader", "course"})
     if extra:
-        raise ValueError(f"{path}: unknown table(s) {', '.join(extra)}; only [grader] is read")
+        raise ValueError(f"{path}: unknown table(s) {', '.join(extra)}; "
+                         "only [grader] and [course] are read")
+    _check_course(document.get("course", {}), source=str(path))
     values = document.get("grader", {})
     _check_keys(values, source=str(path))
     return dataclasses.replace(Settings(), **values)
+
+
+#: ``[course]`` keys: name -> description.
+COURSE_KEYS = {"language": "The class's student edition: 'en' (assignments/) or 'zh' (assignments-zh/)."}
+
+
+def _check_course(values: dict[str, Any], *, source: str) -> None:
+    from autograder.course import EDITIONS
+
+    unknown = sorted(set(values) - set(COURSE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown course setting(s) in {source}: {', '.join(unknown)}; "
+                         f"known: {', '.join(COURSE_KEYS)}")
+    language = values.get("language", "en")
+    if language not in EDITIONS:
+        raise ValueError(f"course setting 'language' in {source} must be one of "
+                         f"{', '.join(EDITIONS)}, got {language!r}")
+
+
+def course_language(course_dir: Path) -> str:
+    """The class's student edition: ``NNLAB_LANGUAGE``, else ``[course] language``, else ``"en"``.
+
+    Raises:
+        ValueError: for an unknown language (naming where it was set) or a bad ``autograder.toml``.
+    """
+    if os.environ.get("NNLAB_LANGUAGE"):
+        language = os.environ["NNLAB_LANGUAGE"]
+        _check_course({"language": language}, source="the environment variable NNLAB_LANGUAGE")
+        return language
+    path = course_dir / "autograder.toml"
+    if not path.exists():
+        return "en"
+    load_settings(course_dir)  # validates the whole file
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    return str(document.get("course", {}).get("language", "en"))

@@ -58,6 +58,24 @@ class Template:
     anchors: list[TemplateCell]
     metadata: dict[str, Any]
     nbformat_minor: int
+    #: the other student editions (language -> template): same test cells, translated text
+    editions: dict[str, Template] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        """The edition's language, from its notebook metadata (``nnlab.language``)."""
+        return edition_language(self.metadata)
+
+    def edition_for(self, notebook: dict[str, Any]) -> Template:
+        """The edition a submission was made from (by its metadata; English by default).
+
+        A Chinese submission is compared with the Chinese release, so its translated
+        locked cells are not reported as tampered; its test cells, grade ids and points
+        are the same as in every edition.
+        """
+        metadata = notebook.get("metadata")
+        language = edition_language(metadata if isinstance(metadata, dict) else {})
+        return self.editions.get(language, self)
 
     @property
     def by_id(self) -> dict[str, TemplateCell]:
@@ -79,6 +97,13 @@ class Template:
             texts += [line for line in anchor.source_with_hidden.splitlines()
                       if line.strip() and line not in visible and "HIDDEN TESTS" not in line]
         return texts
+
+
+def edition_language(metadata: dict[str, Any]) -> str:
+    """``metadata["nnlab"]["language"]`` of a notebook, ``"en"`` when absent or malformed."""
+    nnlab = metadata.get("nnlab")
+    language = nnlab.get("language") if isinstance(nnlab, dict) else None
+    return language if isinstance(language, str) else "en"
 
 
 def _kind(meta: dict[str, Any], cell_type: str) -> str:

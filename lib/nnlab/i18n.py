@@ -3,6 +3,8 @@
 Every student-facing message is written in both languages side by side
 (:class:`Text`) and rendered in the current language, chosen with
 ``nnlab.set_language("zh")`` or the environment variable ``NNLAB_LANG``.
+The Chinese edition of each notebook calls ``nnlab.set_language("zh")`` in
+its set-up cell; figures then use a CJK font (:mod:`nnlab.fonts`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ def set_language(language: str) -> None:
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
     _language = language
+    if language == "zh":
+        from nnlab.fonts import figure_text
+
+        figure_text(Text("", "中文"))  # Chinese figure text needs a CJK font: pick it, or say once
 
 
 def get_language() -> str:

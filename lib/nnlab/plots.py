@@ -167,7 +167,11 @@ def plot_histograms(
         finite = values[np.isfinite(values)]
         ax.hist(finite, bins=bins)
         skipped = values.size - finite.size
-        ax.set_title(title + (f"\n({skipped} non-finite not shown)" if skipped else ""),
+        from nnlab.fonts import figure_text
+        from nnlab.i18n import Text
+
+        note = Text(f"\n({skipped} non-finite not shown)", f"\n（{skipped} 个非有限值未显示）")
+        ax.set_title(title + (figure_text(note) if skipped else ""),
                      fontsize=9)
     fig.tight_layout()
     return fig

@@ -250,12 +250,17 @@ class History:
             figure = axes[0].figure
         loss_ax, acc_ax = axes
         loss_ax.plot(np.arange(len(self.train_loss)), self.train_loss, color="C0", lw=1)
-        loss_ax.set_xlabel("iteration")
-        loss_ax.set_ylabel("training loss")
-        acc_ax.plot(self.epochs, self.train_acc, "o-", ms=3, color="C0", label="train")
-        acc_ax.plot(self.epochs, self.val_acc, "o-", ms=3, color="C1", label="val")
-        acc_ax.set_xlabel("epoch")
-        acc_ax.set_ylabel("accuracy")
+        from nnlab.fonts import figure_text
+        from nnlab.i18n import Text
+
+        loss_ax.set_xlabel(figure_text(Text("iteration", "迭代次数")))
+        loss_ax.set_ylabel(figure_text(Text("training loss", "训练损失")))
+        acc_ax.plot(self.epochs, self.train_acc, "o-", ms=3, color="C0",
+                    label=figure_text(Text("train", "训练集")))
+        acc_ax.plot(self.epochs, self.val_acc, "o-", ms=3, color="C1",
+                    label=figure_text(Text("val", "验证集")))
+        acc_ax.set_xlabel(figure_text(Text("epoch", "轮次 (epoch)")))
+        acc_ax.set_ylabel(figure_text(Text("accuracy", "准确率")))
         acc_ax.set_ylim(0, 1.02)
         acc_ax.legend(loc="lower right")
         for ax in axes:

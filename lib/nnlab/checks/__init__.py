@@ -163,6 +163,10 @@ def reset() -> None:
     _results.clear()
 
 
+#: the summary's status words in the Chinese edition.
+_STATUS_ZH = {"pass": "通过", "fail": "未通过", "not run": "未运行"}
+
+
 class Summary:
     """How many checks of each notebook passed in this session (rich display in Jupyter)."""
 
@@ -195,11 +199,14 @@ class Summary:
     def _repr_html_(self) -> str:
         import html
 
+        from nnlab.i18n import get_language
+
         colour = {"pass": "#1a7f37", "fail": "#cf222e", "not run": "#6e7781"}
         marks = {"pass": "✓", "fail": "✗", "not run": "·"}
+        words = _STATUS_ZH if get_language() == "zh" else {s: s for s in _STATUS_ZH}
         items = "".join(
             f'<li style="color:{colour[s]}">{marks[s]} <code>{html.escape(name)}</code> '
-            f"<small>{html.escape(s)}</small></li>"
+            f"<small>{html.escape(words[s])}</small></li>"
             for _, name, s in self.rows
         )
         width = 100 * self.passed / max(self.total, 1)

@@ -8,9 +8,10 @@ draws one static figure with the default values instead: no event loop,
 nothing waits for input.
 
 Notebooks use the ready-made explorers (``activation_explorer`` in
-01_activations, …); :func:`explorer` builds new ones. Figures use English
-labels only (CJK glyphs are missing from matplotlib's default font); the
-widget labels, which the browser renders, carry both languages.
+01_activations, …); :func:`explorer` builds new ones. Control labels are
+written ``"english · 中文"``: the English edition shows both, the Chinese
+edition (``nnlab.set_language("zh")``) the Chinese part. Figure text goes
+through :func:`nnlab.fonts.figure_text` (Chinese when a CJK font is installed).
 """
 
 from __future__ import annotations
@@ -87,22 +88,31 @@ def is_static() -> bool:
     return shell is None or getattr(shell, "kernel", None) is None
 
 
+def control_label(label: str) -> str:
+    """The label shown for ``"english · 中文"``: all of it, or the Chinese part in Chinese."""
+    from nnlab.i18n import get_language
+
+    english, sep, chinese = label.partition(" · ")
+    return chinese if sep and get_language() == "zh" else label
+
+
 def _make_widget(name: str, control: Control) -> Any:
     import ipywidgets as w
 
     style = {"description_width": "initial"}
     layout = w.Layout(width="28em")
     if isinstance(control, Choice):
-        return w.Dropdown(options=list(control.options), value=control.value,
-                          description=control.label, style=style, layout=layout)
+        options = [(control_label(o[0]), o[1]) if isinstance(o, tuple) else o for o in control.options]
+        return w.Dropdown(options=options, value=control.value,
+                          description=control_label(control.label), style=style, layout=layout)
     if control.log:
         return w.FloatLogSlider(value=control.value, base=10, min=math.log10(control.min),
                                 max=math.log10(control.max), step=control.step,
-                                description=control.label, continuous_update=False,
+                                description=control_label(control.label), continuous_update=False,
                                 style=style, layout=layout, readout_format=".2g")
     cls = w.IntSlider if control.integer else w.FloatSlider
     return cls(value=control.value, min=control.min, max=control.max, step=control.step,
-               description=control.label, continuous_update=False, style=style, layout=layout)
+               description=control_label(control.label), continuous_update=False, style=style, layout=layout)
 
 
 class Explorer:

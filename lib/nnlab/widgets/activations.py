@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
 #: a parameter-free activation's slider value (the slider is disabled for it).
@@ -65,20 +67,25 @@ def _draw_activation(activation: str, parameter: float, x_range: float):
     left.plot(x, y, color="C0")
     left.set_title(f"{activation}" + (f"  ({label} = {parameter:.3g})" if label else ""))
     right.plot(x, dy, color="C1")
-    right.set_title("derivative f′(x)")
+    right.set_title(figure_text(Text("derivative f′(x)", "导数 f′(x)")))
     for ax in (left, right):
         ax.axhline(0, color="0.7", lw=0.8)
         ax.axvline(0, color="0.7", lw=0.8)
         ax.grid(alpha=0.3)
         ax.set_xlabel("x")
     saturated = float((abs(dy) < 1e-3).mean())
-    figure.suptitle(f"saturated (|f′| < 0.001) on {saturated:.0%} of the range", fontsize=10)
+    figure.suptitle(figure_text(Text(f"saturated (|f′| < 0.001) on {saturated:.0%} of the range",
+                                     f"饱和（|f′| < 0.001）的区间占 {saturated:.0%}")), fontsize=10)
     figure.tight_layout()
     return figure
 
 
 def _parameter_label(label: str | None) -> str:
-    return f"{label} · 参数" if label else "(no parameter) · 无参数"
+    from nnlab.i18n import get_language
+
+    if label is None:
+        return "(no parameter) · 无参数"
+    return f"参数 {label}" if get_language() == "zh" else f"{label} · 参数"
 
 
 def activation_explorer(activation: str = "sigmoid") -> Explorer:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.widgets import Explorer, Slider, explorer
 
 
@@ -149,8 +151,10 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
                 colour = _COLOURS["field"] if r == 0 else _COLOURS["unit_field"]
             left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, facecolor=colour,
                                      edgecolor="0.4", hatch="//" if pad else None, lw=0.8))
-        label = "input" if r == 0 else f"layer {r}"
-        left.text(row.x.min() - 1.0, y, f"{label}\n(pad {padding})", ha="right", va="center", fontsize=8)
+        label = Text("input", "输入") if r == 0 else Text(f"layer {r}", f"第 {r} 层")
+        label += Text(f"\n(pad {padding})", f"\n（填充 {padding}）")
+        left.text(row.x.min() - 1.0, y, figure_text(label),
+                  ha="right", va="center", fontsize=8)
     for layer, reads in enumerate(g.taps):
         lower = g.rows[layer]
         upper_x = g.rows[layer + 1].x[~g.rows[layer + 1].pad] if layer + 1 < len(g.rows) else g.top_x
@@ -165,15 +169,17 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
         for x, hit in zip(g.top_x, g.top_field):
             left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, edgecolor="0.4", lw=0.8,
                                      facecolor=_COLOURS["chosen"] if hit else _COLOURS["cell"]))
-        left.text(g.top_x.min() - 1.0, y, f"layer {len(g.taps)}\noutput", ha="right", va="center",
-                  fontsize=8)
+        left.text(g.top_x.min() - 1.0, y, figure_text(Text(f"layer {len(g.taps)}\noutput",
+                                                           f"第 {len(g.taps)} 层\n输出")),
+                  ha="right", va="center", fontsize=8)
     xs = np.concatenate([row.x for row in g.rows])
     left.set_xlim(xs.min() - 4.5, xs.max() + 1)
     left.set_ylim(-1, max(len(g.rows), len(g.taps) + 1) * gap - 0.6)
     left.set_aspect("equal")
     left.axis("off")
     sizes = " → ".join(str(n) for n in [in_size, *g.out_sizes])
-    left.set_title(f"1-D: sizes {sizes}" + (f"\n{g.error}" if g.error else ""), fontsize=9,
+    left.set_title(figure_text(Text(f"1-D: sizes {sizes}", f"一维：尺寸 {sizes}"))
+                   + (f"\n{g.error}" if g.error else ""), fontsize=9,
                    color="#cf222e" if g.error else "black")
 
     row0 = g.rows[0]
@@ -191,17 +197,22 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
     if g.taps:
         top = g.out_sizes[-1]
         chosen = int(np.flatnonzero(g.top_field)[0])
-        right.set_title(f"2-D: input {in_size}×{in_size} + padding {padding}; output {top}×{top}\n"
-                        f"receptive field of output ({chosen}, {chosen}): "
-                        f"{g.receptive_field}×{g.receptive_field}", fontsize=9)
+        right.set_title(figure_text(Text(
+            f"2-D: input {in_size}×{in_size} + padding {padding}; output {top}×{top}\n"
+            f"receptive field of output ({chosen}, {chosen}): {g.receptive_field}×{g.receptive_field}",
+            f"二维：输入 {in_size}×{in_size} + 填充 {padding}；输出 {top}×{top}\n"
+            f"输出 ({chosen}, {chosen}) 的感受野：{g.receptive_field}×{g.receptive_field}")), fontsize=9)
     else:
-        right.set_title(f"2-D: input {in_size}×{in_size} + padding {padding}", fontsize=9)
-    figure.suptitle(
-        f"{layers} layer(s) of kernel {kernel_size}, stride {stride}, padding {padding}, dilation {dilation}"
-        + (f"  —  receptive field on the input: {g.receptive_field} positions "
-           f"({g.field_pixels} real, {g.receptive_field - g.field_pixels} padding or gaps)"
-           if g.taps else ""),
-        fontsize=10, y=0.99)
+        right.set_title(figure_text(Text(f"2-D: input {in_size}×{in_size} + padding {padding}",
+                                         f"二维：输入 {in_size}×{in_size} + 填充 {padding}")), fontsize=9)
+    setting = Text(
+        f"{layers} layer(s) of kernel {kernel_size}, stride {stride}, padding {padding}, dilation {dilation}",
+        f"{layers} 层，卷积核 {kernel_size}，步长 {stride}，填充 {padding}，膨胀率 {dilation}")
+    reach = Text(f"  —  receptive field on the input: {g.receptive_field} positions "
+                 f"({g.field_pixels} real, {g.receptive_field - g.field_pixels} padding or gaps)",
+                 f"  —  对输入的感受野：{g.receptive_field} 个位置"
+                 f"（{g.field_pixels} 个真实像素，{g.receptive_field - g.field_pixels} 个填充或空隙）")
+    figure.suptitle(figure_text(setting + reach if g.taps else setting), fontsize=10, y=0.99)
     figure.tight_layout(rect=(0, 0, 1, 0.93))
     return figure
 
@@ -221,8 +232,8 @@ def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padd
         "in_size": Slider(in_size, 1, 32, 1, "input size · 输入大小", integer=True),
         "kernel_size": Slider(kernel_size, 1, 9, 1, "kernel size · 卷积核大小", integer=True),
         "stride": Slider(stride, 1, 4, 1, "stride · 步长", integer=True),
-        "padding": Slider(padding, 0, 4, 1, "padding · 补零", integer=True),
-        "dilation": Slider(dilation, 1, 4, 1, "dilation · 空洞", integer=True),
+        "padding": Slider(padding, 0, 4, 1, "padding · 填充", integer=True),
+        "dilation": Slider(dilation, 1, 4, 1, "dilation · 膨胀率", integer=True),
         "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
         "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
     }

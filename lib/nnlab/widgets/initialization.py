@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
 #: weight-scale modes: a fixed std from the slider, or a std computed from the fan-in.
@@ -121,7 +123,8 @@ def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int
         ax.stairs(counts, edges, fill=True, color="C0")
         # a fixed title height and a few fixed ticks: matplotlib need not measure the axes to
         # place the title, nor run a tick locator each time it lays the panel out
-        ax.set_title(f"Layer {layer}\nmean={h.mean():.2f}\nstd={h.std():.2f}", fontsize=8, y=1.0)
+        ax.set_title(figure_text(Text(f"Layer {layer}", f"第 {layer} 层")) + f"\nmean={h.mean():.2f}"
+                     f"\nstd={h.std():.2f}", fontsize=8, y=1.0)
         ax.set_xticks(ticks)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
@@ -130,12 +133,15 @@ def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int
     if scale_mode == "fixed":
         gain = weight_scale * math.sqrt(width)
         rule = (f"W = {weight_scale:.3g}·randn: std·√Din = {gain:.2f}"
-                f" (like {gain / 64:.3g}·randn at the lecture's width 4096)")
+                + figure_text(Text(f" (like {gain / 64:.3g}·randn at the lecture's width 4096)",
+                                   f"（相当于讲义中宽度 4096 时的 {gain / 64:.3g}·randn）")))
     elif scale_mode == "xavier":
         rule = "Xavier: std = 1/√Din"
     else:
         rule = "Kaiming: std = √(2/Din)"
-    figure.suptitle(f"{activation}, {rule}; width {width}, batch {batch_size}", fontsize=9)
+    figure.suptitle(f"{activation}, {rule}; " + figure_text(Text(f"width {width}, batch {batch_size}",
+                                                                 f"宽度 {width}，批大小 {batch_size}")),
+                    fontsize=9)
     return figure
 
 

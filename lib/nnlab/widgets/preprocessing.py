@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
@@ -31,11 +33,18 @@ METHODS = (
     ("per-channel mean/std · 逐通道均值/标准差", "channel_mean_std"),
 )
 _FORMULAS = {
-    "none": "x (no preprocessing)",
-    "mean_image": "x − mean image [H, W, C]",
-    "channel_mean": "x − per-channel mean [1, 1, C]",
-    "channel_mean_std": "(x − per-channel mean) / per-channel std [1, 1, C]",
+    "none": Text("x (no preprocessing)", "x（不处理）"),
+    "mean_image": Text("x − mean image [H, W, C]", "x − 平均图像 [H, W, C]"),
+    "channel_mean": Text("x − per-channel mean [1, 1, C]", "x − 逐通道均值 [1, 1, C]"),
+    "channel_mean_std": Text("(x − per-channel mean) / per-channel std [1, 1, C]",
+                             "(x − 逐通道均值) / 逐通道标准差 [1, 1, C]"),
 }
+
+
+def _t(english: str, chinese: str) -> str:
+    """Figure text in the current language (Chinese needs a CJK font: see nnlab.fonts)."""
+    return figure_text(Text(english, chinese))
+
 _STAT_KEYS = ("mean_image", "channel_mean", "channel_std")
 _MAX_DATASET_IMAGES = 256  # images drawn from for the "whole dataset" histograms
 
@@ -115,7 +124,8 @@ def _channel_histograms(X: np.ndarray, bins: int = 60) -> tuple[np.ndarray, np.n
     edges = np.histogram_bin_edges(channels, bins=bins)
     names = ["grey"] if len(channels) == 1 else ["R", "G", "B"]
     counts = np.stack([np.histogram(channel, bins=edges)[0] for channel in channels])
-    labels = [f"{name}: mean {channel.mean():+.2f}, std {channel.std():.2f}"
+    labels = [f"{name}: " + _t(f"mean {channel.mean():+.2f}, std {channel.std():.2f}",
+                               f"均值 {channel.mean():+.2f}，标准差 {channel.std():.2f}")
               for channel, name in zip(channels, names)]
     return counts, edges, labels
 
@@ -125,8 +135,8 @@ def _draw_channel_histograms(ax: Axes, counts: np.ndarray, edges: np.ndarray, la
     for channel_counts, label, colour in zip(counts, labels, _channel_colours(len(counts))):
         ax.stairs(channel_counts, edges, color=colour, lw=1.4, label=label)
     ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
-    ax.set_xlabel("value")
-    ax.set_ylabel("count")
+    ax.set_xlabel(_t("value", "取值"))
+    ax.set_ylabel(_t("count", "计数"))
     ax.legend(fontsize=7, loc="upper right")
     if title:
         ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: matplotlib need not measure the axes
@@ -222,32 +232,36 @@ def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> 
         ax.axis("off")
 
     name = f" ({labels[index]})" if labels else ""
-    show(panels[0], np.clip(image, 0.0, 1.0), f"image {index}{name}")
+    show(panels[0], np.clip(image, 0.0, 1.0), _t(f"image {index}", f"图像 {index}") + name)
     if method == "none":
-        panels[1].text(0.5, 0.5, "nothing subtracted", ha="center", va="center")
+        panels[1].text(0.5, 0.5, _t("nothing subtracted", "未减去任何值"), ha="center", va="center")
         panels[1].axis("off")
     elif method == "mean_image":
-        show(panels[1], for_display(stats["mean_image"]), "subtracted: mean image\n(rescaled)")
+        show(panels[1], for_display(stats["mean_image"]),
+             _t("subtracted: mean image\n(rescaled)", "减去：平均图像\n（已缩放）"))
     else:
         swatch = np.broadcast_to(stats["channel_mean"], image.shape)
-        title = "subtracted: per-channel mean\n" + " ".join(f"{v:.2f}" for v in stats["channel_mean"])
+        title = _t("subtracted: per-channel mean\n", "减去：逐通道均值\n") + " ".join(
+            f"{v:.2f}" for v in stats["channel_mean"])
         if method == "channel_mean_std":
-            title += "\ndivided by std " + " ".join(f"{v:.2f}" for v in stats["channel_std"])
+            title += _t("\ndivided by std ", "\n除以标准差 ") + " ".join(
+                f"{v:.2f}" for v in stats["channel_std"])
         show(panels[1], np.clip(swatch, 0.0, 1.0), title)
-    show(panels[2], for_display(after), "after, rescaled to [0, 1]\nfor display")
+    show(panels[2], for_display(after),
+         _t("after, rescaled to [0, 1]\nfor display", "处理后\n（缩放到 [0, 1] 显示）"))
 
     if histogram == "dataset":
         before, after_histograms = data.dataset_histograms("none"), data.dataset_histograms(method)
-        scope = f"dataset ({len(data.sample)} images)"
+        scope = _t(f"dataset ({len(data.sample)} images)", f"数据集（{len(data.sample)} 张图像）")
     else:
         before, after_histograms = _channel_histograms(image), _channel_histograms(after)
-        scope = f"image {index}"
-    for column, histograms, title in ((slice(0, 3), before, f"before: {scope}"),
-                                      (slice(3, 6), after_histograms, f"after: {scope}")):
+        scope = _t(f"image {index}", f"图像 {index}")
+    for column, histograms, title in ((slice(0, 3), before, _t("before: ", "处理前：") + scope),
+                                      (slice(3, 6), after_histograms, _t("after: ", "处理后：") + scope)):
         ax = figure.add_subplot(grid[1, column])
         _draw_channel_histograms(ax, *histograms, title)
         fix_limits_and_ticks(ax)
-    figure.suptitle(_FORMULAS[method], fontsize=11)
+    figure.suptitle(figure_text(_FORMULAS[method]), fontsize=11)
     return figure
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 
@@ -75,6 +77,11 @@ def _inverted_dropout_passes(p_drop: float, num_masks: int, seed: int
     return arrays
 
 
+def _t(english: str, chinese: str) -> str:
+    """Figure text in the current language (Chinese needs a CJK font: see nnlab.fonts)."""
+    return figure_text(Text(english, chinese))
+
+
 def _draw_dropout(p_drop: float, mode: str) -> Any:
     import matplotlib.pyplot as plt
 
@@ -86,12 +93,15 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
     top = max(train.max(), test.max(), 1e-6)
     bins = np.linspace(0, top, 50)
     highest = 1
-    for data, colour, label in ((test, "C0", "test mode"), (train, "C1", "train mode (one mask)")):
+    modes = ((test, "C0", _t("test mode", "测试模式")),
+             (train, "C1", _t("train mode (one mask)", "训练模式（一个掩码）")))
+    for data, colour, label in modes:
         counts = np.histogram(data, bins=bins)[0]
         highest = max(highest, int(counts.max()))
         left.stairs(counts, bins, fill=True, alpha=0.55, color=colour, label=label)
-    left.axvline(test.mean(), color="C0", lw=2, label=f"test mean {test.mean():.3f}")
-    left.axvline(train.mean(), color="C1", lw=2, ls="--", label=f"train mean {train.mean():.3f}")
+    left.axvline(test.mean(), color="C0", lw=2, label=_t("test mean", "测试均值") + f" {test.mean():.3f}")
+    left.axvline(train.mean(), color="C1", lw=2, ls="--",
+                 label=_t("train mean", "训练均值") + f" {train.mean():.3f}")
     # log counts with plain labels at the powers of ten and no minor ticks: the default
     # 10^k labels go through mathtext, and the ~30 minor ticks are laid out on every pass
     left.set_yscale("log")
@@ -100,11 +110,13 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
     left.set_yticks(decades, [f"{tick:g}" for tick in decades])
     left.set_yticks([], minor=True)
     fix_limits_and_ticks(left, x_bins=8, y_bins=None)
-    left.set_xlabel("activation value")
-    left.set_ylabel("count (log)")
+    left.set_xlabel(_t("activation value", "激活值"))
+    left.set_ylabel(_t("count (log)", "计数（对数）"))
     # a fixed title height: matplotlib need not measure the axes to place the title
-    left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: zeros {np.mean(train == 0):.0%} "
-                   f"in training, {np.mean(test == 0):.0%} at test", fontsize=9, y=1.0)
+    zeros_train, zeros_test = np.mean(train == 0), np.mean(test == 0)
+    left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: " + _t(
+        f"zeros {zeros_train:.0%} in training, {zeros_test:.0%} at test",
+        f"训练时 {zeros_train:.0%} 为零，测试时 {zeros_test:.0%}"), fontsize=9, y=1.0)
     left.legend(fontsize=7, loc="upper right")
     lim = max(values["train_mean"].max(), values["test_mean"].max()) * 1.05 + 1e-6
     right.plot([0, lim], [0, lim], color="0.6", lw=1, label="test = E[train]")
@@ -112,10 +124,11 @@ def _draw_dropout(p_drop: float, mode: str) -> Any:
     right.set_xlim(0, lim)
     right.set_ylim(0, lim)
     fix_limits_and_ticks(right, x_bins=6, y_bins=6)
-    right.set_xlabel("test-mode activation (per unit)")
-    right.set_ylabel("train-mode activation\n(mean over 100 masks)")
+    right.set_xlabel(_t("test-mode activation (per unit)", "测试模式激活（每个单元）"))
+    right.set_ylabel(_t("train-mode activation\n(mean over 100 masks)", "训练模式激活\n（100 个掩码的均值）"))
     ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)
-    right.set_title(f"E[train] / test = {ratio:.3f}" + ("  (mismatch!)" if abs(ratio - 1) > 0.02 else ""),
+    right.set_title(f"E[train] / test = {ratio:.3f}" + (_t("  (mismatch!)", "（不一致！）")
+                                                         if abs(ratio - 1) > 0.02 else ""),
                     fontsize=9, y=1.0)
     right.legend(fontsize=7, loc="upper left")
     return figure
@@ -257,7 +270,7 @@ def _draw_augmentations(X: np.ndarray, index: int, augmentation: str, parameter:
     gap = max(2, h // 3)  # room for the captions
     figure, ax = plt.subplots(figsize=(8, 6.4))
     ax.imshow(_mosaic([X[int(index)], *samples], columns, gap), interpolation="nearest")
-    for k, caption in enumerate(["original", *captions]):
+    for k, caption in enumerate([_t("original", "原图"), *captions]):
         r, c = divmod(k, columns)
         ax.text(c * (w + gap) + w / 2, r * (h + gap) - 0.5, caption, ha="center", va="bottom",
                 fontsize=8)
@@ -290,6 +303,6 @@ def augmentation_previewer(X: Any) -> Explorer:
     controls = {
         "index": Slider(0, 0, len(images) - 1, 1, "image · 图像", integer=True),
         "augmentation": Choice("random crop", AUGMENTATIONS, "augmentation · 数据增强"),
-        "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter · 参数 (see title)"),
+        "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter (see title) · 参数（见标题）"),
     }
     return explorer(draw, controls, name="augmentation")

@@ -13,6 +13,8 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
 
@@ -53,9 +55,13 @@ def _draw(lr: float, weight_decay: float, num_epochs: int) -> Any:
 
     history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    status = (" — diverged" if history.diverged
-              else f" — final val acc {history.val_acc[-1]:.2f}, train acc {history.train_acc[-1]:.2f}")
-    history.plot(axes, title=f"lr = {history.lr:.2g}, weight decay = {history.weight_decay:.2g}{status}")
+    val, train_acc = history.val_acc[-1], history.train_acc[-1]
+    status = (Text(" — diverged", " — 发散") if history.diverged
+              else Text(f" — final val acc {val:.2f}, train acc {train_acc:.2f}",
+                        f" — 最终验证准确率 {val:.2f}，训练准确率 {train_acc:.2f}"))
+    setting = Text(f"lr = {history.lr:.2g}, weight decay = {history.weight_decay:.2g}",
+                   f"学习率 = {history.lr:.2g}，权重衰减 = {history.weight_decay:.2g}")
+    history.plot(axes, title=figure_text(setting + status))
     axes[0].set_ylim(0, 1.5 * history.train_loss[0])  # a diverging loss leaves through the top
     axes[0].set_xlim(0, int(num_epochs) * history.iterations_per_epoch)
     axes[1].set_xlim(-0.3, int(num_epochs) + 0.3)
