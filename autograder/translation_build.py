@@ -55,6 +55,21 @@ class Problem:
         return f"{self.path}: cell {self.cell_id}: {kind}{self.message}"
 
 
+def _fstrings_as_placeholders(tree: ast.AST) -> ast.AST:
+    """A copy where each f-string keeps only its placeholders, in a fixed order.
+
+    A translation may reorder an f-string's text around its placeholders (Chinese word
+    order differs: ``f"layer {k}"`` becomes ``f"第 {k} 层"``); the placeholders themselves
+    are code and must stay the same.
+    """
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            node.values = sorted((value for value in node.values if isinstance(value, ast.FormattedValue)),
+                                 key=ast.dump)
+    return tree
+
+
 def _plain_strings(tree: ast.AST) -> str:
     """The tree's dump with docstrings and every string constant blanked: the code alone."""
     tree = copy.deepcopy(tree)
@@ -92,7 +107,8 @@ def compare_code(english: str, translated: str) -> tuple[str | None, list[str]]:
     except SyntaxError as error:
         return f"the translated cell does not parse (line {error.lineno}: {error.msg}); " \
                "check quotes and indentation of the replacement", []
-    old_tree = ast.parse(english)
+    old_tree = _fstrings_as_placeholders(ast.parse(english))
+    new_tree = _fstrings_as_placeholders(new_tree)
     if _plain_strings(old_tree) != _plain_strings(new_tree):
         return "the code differs from the English beyond docstrings, comments and strings: " \
                "only text may change, never names, signatures or code", []

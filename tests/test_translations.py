@@ -139,6 +139,16 @@ def test_a_replacement_that_changes_code_is_refused(tmp_path: Path) -> None:
     assert built["cells"][4]["source"] == DEMO
 
 
+def test_a_translation_may_move_text_around_placeholders_but_not_change_them(tmp_path: Path) -> None:
+    moved = GOOD.replace('f"把 {label} 放大两倍"', 'f"{label}：放大两倍"')
+    built, problems = _translate(tmp_path, moved)
+    assert _messages(problems) == []
+    assert 'f"{label}：放大两倍"' in built["cells"][4]["source"]
+    changed = GOOD.replace('f"把 {label} 放大两倍"', 'f"把 {label!r} 放大两倍"')
+    [message] = _messages(_translate(tmp_path, changed)[1])
+    assert "cell c4" in message and "code differs from the English" in message
+
+
 def test_a_cell_with_text_but_no_entry_is_listed(tmp_path: Path) -> None:
     start = GOOD.index("<!-- cell c1 ")
     end = GOOD.index("<!-- cell c2 ")
