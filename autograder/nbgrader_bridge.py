@@ -132,11 +132,16 @@ def generate_feedback(course: Course, assignment: str, student: str | None = Non
                       exclude: tuple[str, ...] = ()) -> None:
     """Run nbgrader's generate_feedback (hidden tests removed by the course config).
 
+    Only the assignment's own notebook is converted: another ``.ipynb`` a student put beside it
+    (copied into ``autograded/`` with their other files) is never rendered, so a 200,000-cell
+    scratch notebook cannot cost minutes and gigabytes here.
+
     ``exclude``: student ids nbgrader must leave alone (its comma-separated ``student_id_exclude``;
     ids never contain a comma, see :mod:`autograder.identifiers`).
     """
     _run_converter(course, "GenerateFeedback", assignment, student, **{
         "GenerateFeedback.force": True, "HTMLExporter.template_name": "feedback",
+        "CourseDirectory.notebook_id": assignment,
         "CourseDirectory.student_id_exclude": ",".join(exclude)})
 
 
