@@ -137,18 +137,8 @@ def grade_class(
         unknown = sorted(set(wanted) - set(everyone) - set(course.students(assignment)))
         if students is not None and unknown:
             log.warning("no submission folder for %s: recorded as missing", ", ".join(unknown))
-        done = store.completed(assignment)
-        todo, refused = [], []
-        for student in wanted:
-            outcome = refuse_links(course, template, student, digest)
-            current = outcome.digest if outcome else submission_digest(
-                course.submitted_dir(student, assignment), digest)
-            if not force and done.get(student) == current:
-                report.skipped.append(student)
-            elif outcome is not None:
-                refused.append((student, outcome, None))
-            else:
-                todo.append(student)
+        todo, refused = _sort_out(course, template, wanted, store.completed(assignment), digest,
+                                  force=force, report=report)
         bar = Progress(total=len(todo) + len(refused), label=f"grading {assignment}", enabled=progress)
         if scheduler:
             from autograder.cluster import run_on_cluster
@@ -178,6 +168,24 @@ def grade_class(
         store.close()
         if pool is not None:
             pool.close()
+
+
+def _sort_out(course: Course, template: Template, wanted: list[str], done: dict[str, str], digest: str,
+              *, force: bool, report: ClassReport) -> tuple[list[str], list[tuple[str, Outcome, None]]]:
+    """Students to run, and outcomes of those refused before anything is read; unchanged ones
+    (same fingerprint as their last completed grading) go to ``report.skipped``."""
+    todo, refused = [], []
+    for student in wanted:
+        outcome = refuse_links(course, template, student, digest)
+        current = outcome.digest if outcome else submission_digest(
+            course.submitted_dir(student, template.assignment), digest)
+        if not force and done.get(student) == current:
+            report.skipped.append(student)
+        elif outcome is not None:
+            refused.append((student, outcome, None))
+        else:
+            todo.append(student)
+    return todo, refused
 
 
 def _ignored(course: Course, assignment: str, store: Store) -> list[tuple[str, str]]:
