@@ -103,7 +103,8 @@ def feedback(*, assignment: str, course_dir: str | Path | None = None,
         generate_feedback(course, assignment, student, exclude=excluded)
     pattern = f"{student or '*'}/{assignment}/*.html"
     report.pages = sorted(p for p in (course.course_dir / "feedback").glob(pattern)
-                          if p.parent.parent.name not in excluded)
+                          if p.parent.parent.name not in excluded  # never read or delete via a link:
+                          and safefs.link_problem(course.course_dir, p, expect="file") is None)
     hidden = template.hidden_texts()
     leaked = []
     for page in report.pages:
