@@ -96,9 +96,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_feedback(args: argparse.Namespace) -> int:
     from autograder.feedback import feedback
 
-    paths = feedback(assignment=args.assignment, course_dir=args.course_dir, student=args.student)
-    print(f"wrote {len(paths)} feedback file(s)")
-    return 0
+    report = feedback(assignment=args.assignment, course_dir=args.course_dir, student=args.student)
+    print(f"wrote {len(report.pages)} feedback file(s)")
+    for student, why in report.refused:
+        print(f"no feedback for {student}: {why}", file=sys.stderr)
+    return 1 if report.refused else 0
 
 
 def _cmd_import(args: argparse.Namespace) -> int:

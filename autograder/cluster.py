@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autograder.course import Course, CourseError
+from autograder.course import Course, CourseError, check_identifier
 from autograder.outcome import Outcome, grade_notebook
+from autograder.safefs import is_plain_file
 from autograder.settings import Settings
 from autograder.submission import Template
 
@@ -52,6 +53,7 @@ def grade_on_worker(assignment: str, student: str, files: dict[str, bytes] | Non
     from autograder.grading import _worker_runner, load_assignment, template_digest
 
     course = Course.at()
+    check_identifier(student)  # it names a folder of this worker's scratch space
     if template_digest(course, assignment) != digest:
         raise CourseError(f"this Dask worker's copy of {assignment} differs from the grader's "
                           f"({course.repo}); install the same version of the course on every worker")
@@ -74,10 +76,11 @@ def grade_on_worker(assignment: str, student: str, files: dict[str, bytes] | Non
 
 
 def _files(folder: Path) -> dict[str, bytes] | None:
+    """The submission's plain files (links, special and hard-linked files are never read)."""
     if not folder.is_dir():
         return None
     return {str(p.relative_to(folder)): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+            for p in sorted(folder.rglob("*")) if is_plain_file(p)}
 
 
 def run_on_cluster(scheduler: str, course: Course, template: Template, todo: list[str],

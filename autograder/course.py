@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.identifiers import explain, identifier_problem
+
 #: the repository holding solutions/ and assignments/ (this package's parent folder).
 REPO = Path(os.environ.get("NNLAB_REPO", Path(__file__).resolve().parent.parent))
 
@@ -16,6 +18,18 @@ EDITIONS = {"en": "assignments", "zh": "assignments-zh"}
 
 class CourseError(Exception):
     """A problem with the course set-up or with the instructor's input (exit code 1)."""
+
+
+def check_identifier(value: str, *, what: str = "student id") -> str:
+    """``value`` if it is a valid student id or assignment name (see :mod:`autograder.identifiers`).
+
+    Raises:
+        CourseError: naming the value, what is wrong with it and what a valid one looks like.
+    """
+    problem = identifier_problem(value)
+    if problem:
+        raise CourseError(explain(value, what=what, problem=problem))
+    return value
 
 
 @dataclass(frozen=True)
@@ -54,10 +68,15 @@ class Course:
     def db_url(self) -> str:
         return f"sqlite:///{self.db_path}"
 
+    # Every path built from a name goes through the identifier rule: a name from the command
+    # line, an LMS download or the gradebook can never point outside its folder.
+
     def source_notebook(self, assignment: str) -> Path:
+        check_identifier(assignment, what="assignment")
         return self.repo / "solutions" / assignment / f"{assignment}.ipynb"
 
     def release_notebook(self, assignment: str, language: str | None = None) -> Path:
+        check_identifier(assignment, what="assignment")
         return self.repo / EDITIONS[language or self.edition] / assignment / f"{assignment}.ipynb"
 
     def edition_source(self, assignment: str, language: str) -> Path:
@@ -70,14 +89,19 @@ class Course:
     def build_dir(self, language: str) -> Path:
         return self.repo / "build" / language
 
+    def _student_path(self, step: str, student: str, assignment: str) -> Path:
+        check_identifier(student)
+        check_identifier(assignment, what="assignment")
+        return self.course_dir / step / student / assignment
+
     def submitted_dir(self, student: str, assignment: str) -> Path:
-        return self.course_dir / "submitted" / student / assignment
+        return self._student_path("submitted", student, assignment)
 
     def autograded_dir(self, student: str, assignment: str) -> Path:
-        return self.course_dir / "autograded" / student / assignment
+        return self._student_path("autograded", student, assignment)
 
     def feedback_dir(self, student: str, assignment: str) -> Path:
-        return self.course_dir / "feedback" / student / assignment
+        return self._student_path("feedback", student, assignment)
 
     def assignments(self) -> list[str]:
         """Assignment ids with a source notebook, in lecture order."""
@@ -97,8 +121,22 @@ class Course:
             )
 
     def students(self, assignment: str) -> list[str]:
-        """Students with a folder ``submitted/<student>/<assignment>/``, sorted."""
+        """Students with a folder ``submitted/<student>/<assignment>/``, sorted.
+
+        Folders whose name is not a valid student id are left out (see :meth:`ignored_folders`).
+        A folder that is a link is listed: grading refuses it with a reason the export shows.
+        """
+        return [name for name, problem in self._submitted_folders(assignment) if problem is None]
+
+    def ignored_folders(self, assignment: str) -> list[tuple[str, str]]:
+        """``(name, why)`` of folders in ``submitted/`` that cannot be a student id."""
+        return [(name, problem) for name, problem in self._submitted_folders(assignment) if problem]
+
+    def _submitted_folders(self, assignment: str) -> list[tuple[str, str | None]]:
+        check_identifier(assignment, what="assignment")
         root = self.course_dir / "submitted"
         if not root.is_dir():
             return []
-        return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir())
+        found = [(p.name, identifier_problem(p.name)) for p in root.iterdir()
+                 if (p / assignment).is_dir() or (p / assignment).is_symlink()]
+        return sorted(found)

@@ -10,6 +10,7 @@ again: nothing is graded twice, nothing is lost.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import queue
@@ -20,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import sandbox
-from autograder.course import EDITIONS, Course, CourseError
+from autograder import safefs, sandbox
+from autograder.course import EDITIONS, Course, CourseError, check_identifier
+from autograder.identifiers import identifier_problem
 from autograder.nbgrader_bridge import Store
 from autograder.outcome import Outcome, grade_notebook, submission_digest
 from autograder.plan import PlanError
@@ -48,6 +50,7 @@ class ClassReport:
     graded: list[Outcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already graded, unchanged
     errors: list[tuple[str, str]] = field(default_factory=list)  # (student, grader error)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (folder or id, why not a student)
     sandbox_warning: str = ""
 
     def counts(self) -> Counter[str]:
@@ -124,6 +127,8 @@ def grade_class(
     course = Course.at(course_dir)
     settings = settings or load_settings(course.course_dir)
     course.require_assignment(assignment)
+    for student in students or []:
+        check_identifier(student)
     pool = None if scheduler else _start_pool(course, assignment, settings, students)
     try:
         template = load_assignment(course, assignment)
@@ -135,21 +140,18 @@ def grade_class(
         raise
     try:
         store.ensure_assignment(assignment, digest)
-        everyone = sorted(set(course.students(assignment)) | set(store.known_students()))
+        report = ClassReport(assignment, ignored=_ignored(course, assignment, store))
+        for name, why in report.ignored:
+            log.warning("not a student id, not graded: %r (%s)", name, why)
+        known = [s for s in store.known_students() if identifier_problem(s) is None]
+        everyone = sorted(set(course.students(assignment)) | set(known))
         wanted = students if students is not None else everyone
         unknown = sorted(set(wanted) - set(everyone) - set(course.students(assignment)))
         if students is not None and unknown:
             log.warning("no submission folder for %s: recorded as missing", ", ".join(unknown))
-        done = store.completed(assignment)
-        report = ClassReport(assignment)
-        todo = []
-        for student in wanted:
-            folder = course.submitted_dir(student, assignment)
-            if not force and done.get(student) == submission_digest(folder, digest):
-                report.skipped.append(student)
-            else:
-                todo.append(student)
-        bar = Progress(total=len(todo), label=f"grading {assignment}", enabled=progress)
+        todo, refused = _sort_out(course, template, wanted, store.completed(assignment), digest,
+                                  force=force, report=report)
+        bar = Progress(total=len(todo) + len(refused), label=f"grading {assignment}", enabled=progress)
         if scheduler:
             from autograder.cluster import run_on_cluster
 
@@ -160,12 +162,16 @@ def grade_class(
                 report.sandbox_warning = pool.plan.warning
                 log.warning("%s", pool.plan.warning)
             results = _run_local(course, template, todo, settings, digest, pool)
-        for student, outcome, error in results:
+        for student, outcome, error in itertools.chain(refused, results):
+            if error is None:
+                try:
+                    store.record(outcome, course.submitted_dir(student, assignment))
+                except CourseError as problem:  # e.g. autograded/<student> is a link: keep going
+                    error = str(problem)
             if error is not None:
                 report.errors.append((student, error))
                 bar.advance(failed=True, note=f"{student}: grader error")
                 continue
-            store.record(outcome, course.submitted_dir(student, assignment))
             report.graded.append(outcome)
             bar.advance(failed=outcome.status != "ok", note=f"{student}: {outcome.status}")
         bar.close()
@@ -174,6 +180,47 @@ def grade_class(
         store.close()
         if pool is not None:
             pool.close()
+
+
+def _sort_out(course: Course, template: Template, wanted: list[str], done: dict[str, str], digest: str,
+              *, force: bool, report: ClassReport) -> tuple[list[str], list[tuple[str, Outcome, None]]]:
+    """Students to run, and outcomes of those refused before anything is read; unchanged ones
+    (same fingerprint as their last completed grading) go to ``report.skipped``."""
+    todo, refused = [], []
+    for student in wanted:
+        outcome = refuse_links(course, template, student, digest)
+        current = outcome.digest if outcome else submission_digest(
+            course.submitted_dir(student, template.assignment), digest)
+        if not force and done.get(student) == current:
+            report.skipped.append(student)
+        elif outcome is not None:
+            refused.append((student, outcome, None))
+        else:
+            todo.append(student)
+    return todo, refused
+
+
+def _ignored(course: Course, assignment: str, store: Store) -> list[tuple[str, str]]:
+    """Folders of ``submitted/`` and gradebook ids that are not valid student ids, with why."""
+    found = course.ignored_folders(assignment)
+    found += [(s, f"gradebook id: {why}") for s in store.known_students()
+              if (why := identifier_problem(s))]
+    return found
+
+
+def refuse_links(course: Course, template: Template, student: str, digest: str) -> Outcome | None:
+    """An ``invalid`` outcome when the submission must not be read (links; see :mod:`safefs`).
+
+    Nothing is read through the link, not even for the fingerprint: the outcome's digest is
+    made of the reason, so an unchanged refusal is skipped on the next run like any result.
+    """
+    problem = safefs.submission_problem(course, student, template.assignment)
+    if problem is None:
+        return None
+    reason = f"{problem}; nothing was read through it"
+    refused_digest = hashlib.sha256(f"{digest}\0refused\0{reason}".encode()).hexdigest()
+    return Outcome(student=student, assignment=template.assignment, status="invalid", reason=reason,
+                   digest=refused_digest, max_auto=template.max_auto, max_manual=template.max_manual)
 
 
 class WorkerPool:
@@ -211,7 +258,8 @@ def _start_pool(course: Course, assignment: str, settings: Settings,
                 students: list[str] | None) -> WorkerPool:
     """Start as many workers as there are notebooks to run (at most ``settings.workers``)."""
     names = students if students is not None else course.students(assignment)
-    runnable = sum((course.submitted_dir(s, assignment) / f"{assignment}.ipynb").is_file() for s in names)
+    runnable = sum(safefs.is_plain_file(course.submitted_dir(s, assignment) / f"{assignment}.ipynb")
+                   for s in names)
     plan = sandbox.plan(settings.sandbox) if runnable else sandbox.SandboxPlan("none", "", False)
     count = min(settings.workers or cpu_count(), runnable) if runnable else 0
     return WorkerPool(count, plan)

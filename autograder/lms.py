@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from autograder.course import Course, CourseError
+from autograder.identifiers import component_problem, explain, identifier_problem
+from autograder.safefs import is_plain_file, link_problem
 
 #: refuse archives that would unpack to more than this (zip bombs).
 MAX_TOTAL_BYTES = 2_000_000_000
@@ -104,6 +108,10 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
             if not _safe(name):  # before the dot-file skip: "..\\x" looks like one
                 result.problems.append(f"{name}: unsafe path in the archive (skipped)")
                 continue
+            problem = _member_problem(member)
+            if problem:
+                result.problems.append(f"{name}: {problem} (skipped)")
+                continue
             if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
                 continue
             if member.file_size > MAX_FILE_BYTES:
@@ -123,6 +131,10 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
                     continue
             else:
                 student = _student_id(found.group("name"))
+            if (problem := identifier_problem(student)):
+                result.problems.append(f"{name}: {explain(student, what='student id', problem=problem)} "
+                                       "(skipped)")
+                continue
             filename = found.groupdict().get("file") or (
                 f"blackboard_receipt_{found.group('time')}.txt" if found.groupdict().get("receipt")
                 else f"{assignment}.ipynb")
@@ -141,6 +153,9 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
                     result.problems.append(f"{name}: imported for {student}, but it is not valid "
                                            "notebook JSON (it will be graded as invalid)")
             folder = course.submitted_dir(student, assignment)
+            if (problem := link_problem(course.course_dir / "submitted", folder, expect="dir")):
+                result.problems.append(f"{name}: not imported for {student}: {problem}")
+                continue
             folder.mkdir(parents=True, exist_ok=True)
             _place(folder / filename, data, course, backups, written, result)
             if found.groupdict().get("time"):
@@ -153,13 +168,34 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
     return result
 
 
+def _member_problem(member: zipfile.ZipInfo) -> str | None:
+    """Why an archive entry is refused: a link or special file, or a name part like ``.``."""
+    kind = stat.S_IFMT(member.external_attr >> 16)  # Unix file type, 0 when the zip has none
+    if kind == stat.S_IFLNK:
+        return "a symbolic link in the archive, not a file (refused; nothing is read through it)"
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return "a special file in the archive, not a regular file (refused)"
+    for part in member.filename.split("/"):
+        problem = component_problem(part)
+        if problem:
+            return f"unsafe path in the archive: {problem}"
+    return None
+
+
 def _place(target: Path, data: bytes, course: Course, backups: Path, written: set[Path],
            result: ImportResult) -> None:
-    """Write ``target``; a different file already there (not from this import) is moved to ``backups``."""
-    if target not in written and target.is_file() and target.read_bytes() != data:
+    """Write ``target``; a different file already there (not from this import) is moved to ``backups``.
+
+    A link or hard-linked file already at ``target`` is moved aside by name (the link itself,
+    never what it points to), so writing cannot reach a file outside the submission.
+    """
+    if target not in written and os.path.lexists(target) and (
+            not is_plain_file(target) or target.read_bytes() != data):
         backup = backups / target.relative_to(course.course_dir / "submitted")
         backup.parent.mkdir(parents=True, exist_ok=True)
         target.replace(backup)
         result.replaced.append((target, backup))
-    target.write_bytes(data)
+    handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
     written.add(target)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import Course, CourseError
+from autograder.safefs import is_plain_file, link_problem, remove_tree
 
 log = logging.getLogger("autograder")
 
@@ -131,10 +132,21 @@ def generate_assignment(course: Course, assignment: str, *, release_dir: Path | 
     _run_converter(course, "GenerateAssignment", assignment, **overrides)
 
 
-def generate_feedback(course: Course, assignment: str, student: str | None = None) -> None:
-    """Run nbgrader's generate_feedback (hidden tests removed by the course config)."""
+def generate_feedback(course: Course, assignment: str, student: str | None = None, *,
+                      exclude: tuple[str, ...] = ()) -> None:
+    """Run nbgrader's generate_feedback (hidden tests removed by the course config).
+
+    Only the assignment's own notebook is converted: another ``.ipynb`` a student put beside it
+    (copied into ``autograded/`` with their other files) is never rendered, so a 200,000-cell
+    scratch notebook cannot cost minutes and gigabytes here.
+
+    ``exclude``: student ids nbgrader must leave alone (its comma-separated ``student_id_exclude``;
+    ids never contain a comma, see :mod:`autograder.identifiers`).
+    """
     _run_converter(course, "GenerateFeedback", assignment, student, **{
-        "GenerateFeedback.force": True, "HTMLExporter.template_name": "feedback"})
+        "GenerateFeedback.force": True, "HTMLExporter.template_name": "feedback",
+        "CourseDirectory.notebook_id": assignment,
+        "CourseDirectory.student_id_exclude": ",".join(exclude)})
 
 
 class Store:
@@ -203,12 +215,11 @@ class Store:
         gb = self.gradebook
         assignment, student = outcome.assignment, outcome.student
         gb.update_or_create_student(student)
-        timestamp = _timestamp(submitted)
+        timestamp = _timestamp(submitted) if _readable(self.course, submitted / "timestamp.txt") else None
         submission = gb.update_or_create_submission(assignment, student, **(
             {"timestamp": timestamp} if timestamp else {}))
         target = self.course.autograded_dir(student, assignment)
-        if target.exists():
-            shutil.rmtree(target)
+        remove_tree(target, self.course)  # refuses anything outside the course folder
         if outcome.notebook is not None:
             _copy_files(submitted, target, skip=f"{assignment}.ipynb")
             node = from_dict(outcome.notebook)
@@ -248,13 +259,18 @@ def _timestamp(submitted: Path) -> datetime | None:
         return None
 
 
+def _readable(course: Course, path: Path) -> bool:
+    """``path`` (in ``submitted/``) can be read without following a link."""
+    return link_problem(course.course_dir / "submitted", path, expect="file") is None
+
+
 def _copy_files(source: Path, target: Path, *, skip: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     if not source.is_dir():
         return
     for path in source.rglob("*"):
         relative = path.relative_to(source)
-        if str(relative) == skip or path.is_symlink() or not path.is_file():
+        if str(relative) == skip or not is_plain_file(path):  # no links, special or hard-linked files
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target / relative)

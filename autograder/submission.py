@@ -18,9 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from autograder.plan import CheckCall, parse_test_cell, strip_hidden
+from autograder.safefs import FileRefused, FileTooLarge, read_plain_file
 
 #: a submitted notebook larger than this is refused (invalid).
 MAX_NOTEBOOK_BYTES = 50_000_000
+
+# Structure caps, relative to the released notebook. The byte cap alone let through a notebook
+# of 200,000 empty cells (18 MB): it graded "ok", and nbgrader's feedback for three such
+# students took 338 s and 3.7 GB. A student adds scratch cells and writes answers, but not
+# five times the assignment's cells, nor 100,000 characters in one cell.
+#: at most this many times the release's cell count (and at least MIN_CELLS).
+CELLS_FACTOR = 5
+MIN_CELLS = 50
+#: a cell's source may be this long, or 10 times the release's longest cell if that is more.
+MIN_CELL_CHARS = 100_000
+#: outputs in the whole notebook, per allowed cell (saved outputs are not graded, only parsed).
+OUTPUTS_PER_CELL = 10
 
 
 class InvalidSubmission(ValueError):
@@ -58,6 +71,17 @@ class Template:
     anchors: list[TemplateCell]
     metadata: dict[str, Any]
     nbformat_minor: int
+    cell_count: int = 0  # cells of the release (for the structure caps)
+    longest_source: int = 0  # characters of the release's longest cell
+
+    @property
+    def max_cells(self) -> int:
+        return max(CELLS_FACTOR * self.cell_count, MIN_CELLS)
+
+    @property
+    def max_cell_chars(self) -> int:
+        return max(10 * self.longest_source, MIN_CELL_CHARS)
+
     #: the other student editions (language -> template): same test cells, translated text
     editions: dict[str, Template] = field(default_factory=dict)
 
@@ -134,23 +158,29 @@ def load_template(release: Path, source: Path, assignment: str) -> Template:
         if kind == "test":
             anchor.plan = parse_test_cell(full, where=f"{assignment}: cell {grade_id}")
         anchors.append(anchor)
-    return Template(assignment, anchors, released.get("metadata", {}), released.get("nbformat_minor", 5))
+    return Template(assignment, anchors, released.get("metadata", {}), released.get("nbformat_minor", 5),
+                    cell_count=len(released["cells"]),
+                    longest_source=max((len(source_of(c)) for c in released["cells"]), default=0))
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
     """Load and validate a submitted notebook's JSON structure.
 
+    The file is opened without following links and must be a plain file (not a link, FIFO or
+    hard link): the grader never reads another file through a submission.
+
     Raises:
         InvalidSubmission: with a one-line reason a student can act on.
     """
     try:
-        size = path.stat().st_size
+        raw = read_plain_file(path, limit=MAX_NOTEBOOK_BYTES)
     except OSError as error:
         raise InvalidSubmission(f"cannot read the notebook ({error.strerror})") from None
-    if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"notebook is {size} bytes, more than {MAX_NOTEBOOK_BYTES}; "
-                                "clear the outputs and submit again")
-    raw = path.read_bytes()
+    except FileTooLarge as error:
+        raise InvalidSubmission(f"notebook is {error.size} bytes, more than {MAX_NOTEBOOK_BYTES}; "
+                                "clear the outputs and submit again") from None
+    except FileRefused as error:
+        raise InvalidSubmission(str(error)) from None
     try:
         notebook = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -225,12 +255,43 @@ def _out_of_order(order: list[str], reference: list[str]) -> list[str]:
     return [gid for gid in seq if gid not in keep]
 
 
+def check_structure(notebook: dict[str, Any], template: Template) -> None:
+    """Refuse a notebook far larger in structure than its assignment (see the caps above).
+
+    Checked before anything runs, in time linear in the number of cells.
+
+    Raises:
+        InvalidSubmission: naming the cap, the count found and what to do.
+    """
+    cells = notebook["cells"]
+    if len(cells) > template.max_cells:
+        raise InvalidSubmission(
+            f"the notebook has {len(cells)} cells; {template.assignment} accepts at most "
+            f"{template.max_cells} ({CELLS_FACTOR}× its {template.cell_count}): delete the empty "
+            "or extra cells and submit again")
+    outputs = 0
+    for index, cell in enumerate(cells):
+        length = len(source_of(cell))
+        if length > template.max_cell_chars:
+            raise InvalidSubmission(
+                f"cell {index + 1} has {length} characters, more than {template.max_cell_chars}: "
+                "keep long data in a file beside the notebook and submit again")
+        found = cell.get("outputs")
+        outputs += len(found) if isinstance(found, list) else 0
+    if outputs > OUTPUTS_PER_CELL * template.max_cells:
+        raise InvalidSubmission(
+            f"the notebook holds {outputs} outputs, more than {OUTPUTS_PER_CELL * template.max_cells}: "
+            "clear the outputs (Edit › Clear Outputs of All Cells), save, and submit again")
+
+
 def rebuild(notebook: dict[str, Any], template: Template) -> Rebuilt:
     """The notebook to grade: template anchors in order, student answers and extra cells kept.
 
     Raises:
-        InvalidSubmission: when none of the assignment's graded cells are present.
+        InvalidSubmission: when the notebook is beyond the structure caps, or none of the
+            assignment's graded cells are present.
     """
+    check_structure(notebook, template)
     anchors = template.by_id
     template_ids = [a.grade_id for a in template.anchors]
     tampering: list[str] = []

@@ -10,14 +10,23 @@ Placeholders in cell sources, filled in when the class is written:
 ``{repo}`` (the course repository), ``{course_dir}``, ``{port}`` (a TCP
 listener on the host's 127.0.0.1), ``{outside}`` (a host path that must not
 be created).
+
+A scenario about the submission's files rather than its cells (links, FIFOs,
+an LMS download) has an ``arrange`` step that builds the folder itself.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from autograder import classgen
@@ -37,6 +46,8 @@ class Scenario:
         status: the status the grader must record.
         score: the automatic score it must record (out of 3).
         needs_sandbox: only meaningful with bubblewrap (file and network isolation).
+        arrange: builds the submission folder ``submitted/<name>/mini/`` itself (``make`` is
+            then unused); called with the course, that folder and the placeholder values.
     """
 
     name: str
@@ -44,6 +55,7 @@ class Scenario:
     status: str
     score: float
     needs_sandbox: bool = False
+    arrange: Callable[[Course, Path, dict[str, Any]], None] | None = None
 
 
 def _perfect(course: Course) -> Notebook:
@@ -161,6 +173,97 @@ for name, item in list(spec._REGISTRY.items()):
     spec._REGISTRY[name] = dataclasses.replace(item, judge=lambda record, params: None)
 '''
 
+# --- submissions that are links, special files or LMS downloads (arrange steps) ------------------
+
+
+def _link(which: str, target: str) -> Callable[[Course, Path, dict[str, Any]], None]:
+    """The student's notebook, assignment folder or own folder is a symbolic link to ``target``."""
+    def arrange(course: Course, folder: Path, values: dict[str, Any]) -> None:
+        path = {"notebook": folder / "mini.ipynb", "folder": folder, "student": folder.parent}[which]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(_fill(target, values))
+
+    return arrange
+
+
+def _outside_copy(course: Course, values: dict[str, Any], name: str) -> Path:
+    """A copy of the instructor's notebook outside the course folder, on the same disk."""
+    path = Path(values["outside"]).parent / name
+    path.write_bytes(course.source_notebook("mini").read_bytes())
+    return path
+
+
+def _hard_link(beside: bool) -> Callable[[Course, Path, dict[str, Any]], None]:
+    """The notebook (or a file beside a perfect one) is a hard link to the instructor's notebook."""
+    def arrange(course: Course, folder: Path, values: dict[str, Any]) -> None:
+        target = _outside_copy(course, values, f"hard-link-target-{folder.parent.name}.ipynb")
+        folder.mkdir(parents=True)
+        if beside:
+            (folder / "mini.ipynb").write_text(json.dumps(_perfect(course)), encoding="utf-8")
+        os.link(target, folder / ("data.txt" if beside else "mini.ipynb"))
+
+    return arrange
+
+
+def _fifo(course: Course, folder: Path, values: dict[str, Any]) -> None:
+    """The notebook is a named pipe: opening it for reading would block the grader."""
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "mini.ipynb")
+
+
+def _symlink_beside(course: Course, folder: Path, values: dict[str, Any]) -> None:
+    """A perfect notebook, and beside it a link to the instructor's (skipped, not a refusal)."""
+    folder.mkdir(parents=True)
+    (folder / "mini.ipynb").write_text(json.dumps(_perfect(course)), encoding="utf-8")
+    (folder / "notes.txt").symlink_to(Path(values["repo"]) / "solutions" / "mini" / "mini.ipynb")
+
+
+def _with_empty_cells(count: int | None) -> Callable[[Course], str]:
+    """A perfect notebook plus ``count`` empty code cells (``None``: up to the cell cap exactly)."""
+    def make(course: Course) -> str:
+        notebook = _perfect(course)
+        extra = 5 * 10 - len(notebook["cells"]) if count is None else count  # mini's cap: 5 × 10 cells
+        notebook["cells"] += [{"cell_type": "code", "execution_count": None, "metadata": {},
+                               "outputs": [], "source": ""} for _ in range(extra)]
+        return json.dumps(notebook)
+
+    return make
+
+
+def _saved_outputs(count: int) -> Callable[[Course], Notebook]:
+    def make(course: Course) -> Notebook:
+        notebook = classgen.with_cell(_perfect(course), "print('.')")
+        cell = next(c for c in notebook["cells"] if c.get("source") == "print('.')")
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ".\n"}] * count
+        return notebook
+
+    return make
+
+
+def _lms_import(entries: dict[str, tuple[int, str]]) -> Callable[[Course, Path, dict[str, Any]], None]:
+    """Import a zip of ``name: (unix file type, data)`` entries with the real ``import`` command.
+
+    ``{perfect}`` in data is the perfect notebook. The command's output is kept in
+    ``import-<student>.log`` of the course folder; a traceback fails the class at once.
+    """
+    def arrange(course: Course, folder: Path, values: dict[str, Any]) -> None:
+        course_dir = folder.parent.parent.parent
+        archive = course_dir.parent / f"{folder.parent.name}.zip"
+        with zipfile.ZipFile(archive, "w") as bundle:
+            for name, (kind, data) in entries.items():
+                info = zipfile.ZipInfo(name)
+                info.create_system, info.external_attr = 3, (kind | 0o644) << 16
+                bundle.writestr(info, data.replace("{perfect}", json.dumps(_perfect(course))))
+        result = subprocess.run(
+            [sys.executable, "-m", "autograder", "import", "mini", str(archive), "--course-dir",
+             str(course_dir)], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "NNLAB_REPO": str(values["repo"])})
+        (course_dir / f"import-{folder.parent.name}.log").write_text(result.stdout + result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
+
+    return arrange
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("correct", _perfect, "ok", 3),
     Scenario("blank", lambda c: classgen.blank(c, "mini"), "ok", 0),
@@ -227,6 +330,32 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("metadata-stripped", _edit(
         _perfect, lambda cells: [cell["metadata"].clear() for cell in cells]), "invalid", 0),
     Scenario("missing", lambda c: None, "missing", 0),
+    # links and special files: refused, nothing read through them (the instructor's notebook
+    # would otherwise be graded and copied into autograded/ and feedback/)
+    Scenario("notebook-links-to-solution", _perfect, "invalid", 0,
+             arrange=_link("notebook", "{repo}/solutions/mini/mini.ipynb")),
+    Scenario("folder-links-to-solution", _perfect, "invalid", 0,
+             arrange=_link("folder", "{repo}/solutions/mini")),
+    Scenario("student-folder-links-to-solutions", _perfect, "invalid", 0,
+             arrange=_link("student", "{repo}/solutions")),
+    Scenario("notebook-hard-linked-outside", _perfect, "invalid", 0, arrange=_hard_link(beside=False)),
+    Scenario("hard-link-beside-notebook", _perfect, "invalid", 0, arrange=_hard_link(beside=True)),
+    Scenario("notebook-is-a-fifo", _perfect, "invalid", 0, arrange=_fifo),
+    Scenario("symlink-beside-notebook", _perfect, "ok", 3, arrange=_symlink_beside),
+    # structure caps, relative to the release (mini: 10 cells, so at most 50)
+    Scenario("200k-empty-cells", _with_empty_cells(200_000), "invalid", 0),
+    Scenario("cells-at-the-cap", _with_empty_cells(None), "ok", 3),
+    Scenario("huge-cell-source", _extra(_perfect, "x = 1\n" * 20_000), "invalid", 0),
+    Scenario("saved-output-flood", _saved_outputs(600), "invalid", 0),
+    # LMS downloads through `import`: a link entry is refused (so no notebook), "." entries and a
+    # Moodle student named ".." are reported and nothing is written outside submitted/
+    Scenario("lms-symlink-entry", _perfect, "missing", 0, arrange=_lms_import({
+        "lms-symlink-entry/mini.ipynb": (stat.S_IFLNK, "../../../solutions/mini/mini.ipynb"),
+        "lms-symlink-entry/notes.txt": (stat.S_IFREG, "my notes")})),
+    Scenario("lms-dot-entries", _perfect, "ok", 3, arrange=_lms_import({
+        "lms-dot-entries/.": (stat.S_IFREG, "{perfect}"),
+        ".._7_assignsubmission_file_/mini.ipynb": (stat.S_IFREG, "{perfect}"),
+        "lms-dot-entries/mini.ipynb": (stat.S_IFREG, "{perfect}")})),
 )
 
 
@@ -234,6 +363,9 @@ def write_class(course: Course, course_dir: Any, *, values: dict[str, Any],
                 scenarios: tuple[Scenario, ...] = SCENARIOS) -> None:
     """Write every scenario's submission under ``course_dir/submitted``."""
     for scenario in scenarios:
+        if scenario.arrange is not None:
+            scenario.arrange(course, Path(course_dir) / "submitted" / scenario.name / "mini", values)
+            continue
         made = scenario.make(course)
         if made is None:
             (course_dir / "submitted" / scenario.name / "mini").mkdir(parents=True, exist_ok=True)

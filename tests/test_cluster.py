@@ -18,6 +18,10 @@ def _class(course, course_dir: Path) -> None:
         classgen.write_submission(course_dir, f"s{i}", "mini", makers[i % 4](course, "mini"))
     classgen.write_submission(course_dir, "broken", "mini", "{ not json")
     (course_dir / "submitted" / "absent" / "mini").mkdir(parents=True)
+    # links are refused before a task is sent: the cluster never receives the instructor's notebook
+    (course_dir / "submitted" / "linked" / "mini").mkdir(parents=True)
+    (course_dir / "submitted" / "linked" / "mini" / "mini.ipynb").symlink_to(
+        TEST_COURSE / "solutions" / "mini" / "mini.ipynb")
 
 
 def _grades(course_dir: Path) -> list[str]:
@@ -38,7 +42,8 @@ def test_dask_cluster_gradebook_matches_a_local_run(tmp_path: Path, test_course,
                          cluster.scheduler_address, "--no-progress", repo=TEST_COURSE)
         with distributed.Client(cluster.scheduler_address) as client:
             ran_on = client.run(lambda: __import__("os").getpid())
-    assert "graded 8 " in result.stdout and "0 grader errors" in result.stdout
+    assert "graded 9 " in result.stdout and "0 grader errors" in result.stdout
+    assert "linked: invalid: submitted/linked/mini/mini.ipynb is a symbolic link" in result.stdout
     assert len(ran_on) == 2
     assert _grades(remote) == _grades(local)
 

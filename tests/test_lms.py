@@ -7,6 +7,7 @@ Blackboard produce; the assignment is the test course's ``mini``.
 from __future__ import annotations
 
 import json
+import stat
 import zipfile
 from pathlib import Path
 
@@ -225,3 +226,105 @@ def test_blackboard_receipts_are_kept_beside_the_notebook_not_reported(tmp_path:
     assert submitted(tmp_path, "jdoe", "blackboard_receipt_2026-01-02-03-04-05.txt").read_text() == (
         "Name: J Doe\n")
     assert submitted(tmp_path, "jdoe").read_text() == NOTEBOOK
+
+
+# --- names and links: nothing is written outside submitted/, no link is imported or followed ----
+
+
+def make_zip_with_modes(tmp_path: Path, files: dict[str, tuple[int, str | bytes]]) -> Path:
+    """A zip whose entries carry a Unix file type (as Info-ZIP's ``zip -y`` stores links)."""
+    path = tmp_path / "download.zip"
+    with zipfile.ZipFile(path, "w") as bundle:
+        for member, (mode, data) in files.items():
+            info = zipfile.ZipInfo(member)
+            info.create_system = 3  # Unix: the high 16 bits of external_attr are st_mode
+            info.external_attr = mode << 16
+            bundle.writestr(info, data)
+    return path
+
+
+def import_modes(tmp_path: Path, files: dict[str, tuple[int, str | bytes]]) -> lms.ImportResult:
+    course_dir = tmp_path / "course"
+    course_dir.mkdir(exist_ok=True)
+    return import_zip(assignment="mini", archive=make_zip_with_modes(tmp_path, files),
+                      course_dir=course_dir)
+
+
+@pytest.mark.parametrize("member", [".._7_assignsubmission_file_/mini.ipynb",
+                                   "._7_assignsubmission_file_/mini.ipynb",
+                                   "../_7_assignsubmission_file_/mini.ipynb"])
+def test_a_moodle_name_that_is_a_relative_folder_is_reported_and_not_written(tmp_path: Path,
+                                                                              member: str) -> None:
+    result = run_import(tmp_path, {member: NOTEBOOK, "alice/mini.ipynb": NOTEBOOK})
+    assert [s for s, _ in result.imported] == ["alice"]
+    [problem] = result.problems
+    assert problem.startswith(f"{member}: ") and problem.endswith("(skipped)")
+    assert files_under(tmp_path) == ["course/submitted/alice/mini/mini.ipynb", "download.zip"]
+
+
+@pytest.mark.parametrize("member", ["x/.", "x/..", "x/./mini.ipynb", "x//mini.ipynb"])
+def test_a_dot_or_empty_name_part_is_reported_not_a_crash(tmp_path: Path, member: str) -> None:
+    result = run_import(tmp_path, {member: NOTEBOOK, "alice/mini.ipynb": NOTEBOOK})
+    assert [s for s, _ in result.imported] == ["alice"]
+    [problem] = result.problems
+    assert problem.startswith(f"{member}: ") and ("unsafe path" in problem)
+    assert files_under(tmp_path / "course") == ["submitted/alice/mini/mini.ipynb"]
+
+
+def test_a_symlink_entry_is_refused_and_never_imported_as_a_file(tmp_path: Path) -> None:
+    link = stat.S_IFLNK | 0o777
+    result = import_modes(tmp_path, {
+        "mallory/mini.ipynb": (link, "../../../../solutions/mini/mini.ipynb"),
+        "mallory/data.csv": (link, "/etc/passwd"),
+        "alice/mini.ipynb": (stat.S_IFREG | 0o644, NOTEBOOK),
+    })
+    assert [s for s, _ in result.imported] == ["alice"]
+    assert sorted(result.problems) == [
+        f"mallory/{name}: a symbolic link in the archive, not a file (refused; nothing is read "
+        "through it) (skipped)" for name in ("data.csv", "mini.ipynb")]
+    assert not (tmp_path / "course" / "submitted" / "mallory").exists()
+
+
+def test_a_special_file_entry_is_refused(tmp_path: Path) -> None:
+    result = import_modes(tmp_path, {"mallory/mini.ipynb": (stat.S_IFIFO | 0o644, NOTEBOOK)})
+    assert result.imported == []
+    assert result.problems == ["mallory/mini.ipynb: a special file in the archive, not a regular "
+                               "file (refused) (skipped)"]
+
+
+def test_a_roster_id_that_is_not_a_folder_name_is_reported(tmp_path: Path) -> None:
+    roster = write_roster(tmp_path, "student_id,lms_name\n../evil,alice\ns002,bob\n")
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK, "bob/mini.ipynb": NOTEBOOK},
+                        roster=roster)
+    assert [s for s, _ in result.imported] == ["s002"]
+    assert result.problems == ["alice/mini.ipynb: student id '../evil' is not allowed: it contains "
+                               "'/' (a path, not a name); a student id must be a single folder name "
+                               "such as 'alice' or 's001' (skipped)"]
+    assert files_under(tmp_path / "course") == ["submitted/s002/mini/mini.ipynb"]
+
+
+def test_a_student_folder_that_is_a_link_is_not_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "course" / "submitted").mkdir(parents=True)
+    (tmp_path / "course" / "submitted" / "alice").symlink_to(outside)
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    assert result.imported == []
+    assert result.problems == ["alice/mini.ipynb: not imported for alice: submitted/alice is a "
+                               "symbolic link (links are not followed; submit the folder itself)"]
+    assert list(outside.iterdir()) == []
+
+
+def test_a_notebook_that_is_a_link_is_moved_aside_and_its_target_left_alone(tmp_path: Path) -> None:
+    outside = tmp_path / "instructor.ipynb"
+    outside.write_text("instructor's notebook")
+    folder = tmp_path / "course" / "submitted" / "alice" / "mini"
+    folder.mkdir(parents=True)
+    (folder / "mini.ipynb").symlink_to(outside)
+    result = run_import(tmp_path, {"alice/mini.ipynb": NOTEBOOK})
+    assert result.problems == []
+    assert not submitted(tmp_path, "alice").is_symlink()
+    assert submitted(tmp_path, "alice").read_text() == NOTEBOOK
+    assert outside.read_text() == "instructor's notebook"
+    [(path, backup)] = result.replaced
+    assert path == submitted(tmp_path, "alice") and backup.is_symlink()

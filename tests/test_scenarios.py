@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import Course
 from tests.conftest import TEST_COURSE, require_sandbox, run_cli, sandbox_available
 from tests.scenarios import SCENARIOS, Scenario, write_class
 
@@ -215,3 +216,100 @@ def test_failing_checks_explain_themselves_in_the_autograded_notebook(graded: di
 def test_sandbox_status_is_reported(graded: dict) -> None:
     if sandbox_available():
         assert "bubblewrap is not available" not in graded["stdout"]
+
+
+# --- links, names, caps and LMS downloads (issue: nothing from a submission is trusted) ------------
+
+LINKED = ("notebook-links-to-solution", "folder-links-to-solution", "student-folder-links-to-solutions",
+          "notebook-hard-linked-outside", "hard-link-beside-notebook", "notebook-is-a-fifo")
+
+
+@pytest.mark.parametrize("student, says", [
+    ("notebook-links-to-solution", "submitted/notebook-links-to-solution/mini/mini.ipynb is a symbolic link"),
+    ("folder-links-to-solution", "submitted/folder-links-to-solution/mini is a symbolic link"),
+    ("student-folder-links-to-solutions", "submitted/student-folder-links-to-solutions is a symbolic link"),
+    ("notebook-hard-linked-outside", "mini/mini.ipynb is a hard link"),
+    ("hard-link-beside-notebook", "mini/data.txt is a hard link"),
+    ("notebook-is-a-fifo", "mini/mini.ipynb is a FIFO"),
+])
+def test_links_are_refused_with_a_reason_and_nothing_is_copied(graded: dict, student: str, says: str) -> None:
+    reason = graded["rows"][student]["reason"]
+    assert says in reason and reason.endswith("nothing was read through it")
+    assert not (graded["course_dir"] / "autograded" / student).exists()
+    assert f"{student}: invalid: " in graded["stdout"]
+
+
+def test_no_solution_reached_any_graded_or_feedback_file(graded: dict) -> None:
+    for folder in ("autograded", "feedback"):
+        for path in (graded["course_dir"] / folder).rglob("*"):
+            if path.is_file():
+                assert "BEGIN SOLUTION" not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_a_link_beside_the_notebook_is_skipped_and_said(graded: dict) -> None:
+    row = graded["rows"]["symlink-beside-notebook"]
+    assert "not copied (links or special files): notes.txt" in row["reason"]
+    autograded = graded["course_dir"] / "autograded" / "symlink-beside-notebook" / "mini"
+    assert (autograded / "mini.ipynb").is_file() and not (autograded / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("student, says", [
+    ("200k-empty-cells", "the notebook has 200010 cells; mini accepts at most 50"),
+    ("huge-cell-source", "characters, more than 100000"),
+    ("saved-output-flood", "holds 600 outputs, more than 500"),
+])
+def test_structure_caps_say_which_cap(graded: dict, student: str, says: str) -> None:
+    assert says in graded["rows"][student]["reason"]
+
+
+def test_the_import_reports_dot_entries_and_writes_nothing_outside_submitted(graded: dict) -> None:
+    course_dir = graded["course_dir"]
+    log = (course_dir / "import-lms-dot-entries.log").read_text()
+    assert "not imported: lms-dot-entries/.: unsafe path in the archive" in log
+    assert "not imported: .._7_assignsubmission_file_/mini.ipynb: student id '..' is not allowed" in log
+    assert not (course_dir / "mini").exists()
+    log = (course_dir / "import-lms-symlink-entry.log").read_text()
+    assert "lms-symlink-entry/mini.ipynb: a symbolic link in the archive" in log
+    assert sorted(p.name for p in (course_dir / "submitted" / "lms-symlink-entry" / "mini").iterdir()) == [
+        "notes.txt"]
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["grade", "mini", "--student", "../../elsewhere"], id="grade-climbing-out"),
+    pytest.param(["grade", "mini", "--student", "../evil"], id="grade-sibling"),
+    pytest.param(["feedback", "mini", "--student", "../x"], id="feedback-climbing-out"),
+])
+def test_a_student_option_outside_the_course_is_refused_and_nothing_removed(graded: dict,
+                                                                           argv: list[str]) -> None:
+    course_dir = graded["course_dir"]
+    # where submitted/<student>/mini (grade) and feedback/<student>/mini (feedback) would point
+    victims = [course_dir.parent / "elsewhere" / "mini", course_dir / "evil" / "mini",
+               course_dir / "x" / "mini"]
+    for victim in victims:
+        victim.mkdir(parents=True, exist_ok=True)
+        (victim / "mini.ipynb").write_text("{}")
+    result = run_cli(*argv, "--course-dir", str(course_dir), repo=TEST_COURSE, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"student id '{argv[-1]}' is not allowed" in result.stderr
+    assert all((victim / "mini.ipynb").read_text() == "{}" for victim in victims)
+
+
+def test_feedback_stays_bounded_with_200k_cell_notebooks(graded: dict) -> None:
+    """The 200,000-cell notebook as stock nbgrader would have autograded it is refused before
+    nbconvert; the same notebook beside a graded one (a student's scratch file) is never rendered."""
+    from tests.scenarios import _with_empty_cells
+
+    huge = _with_empty_cells(200_000)(Course.at(repo=TEST_COURSE))
+    course_dir = graded["course_dir"]
+    (course_dir / "autograded" / "stock-200k" / "mini").mkdir(parents=True)
+    (course_dir / "autograded" / "stock-200k" / "mini" / "mini.ipynb").write_text(huge)
+    (course_dir / "autograded" / "correct" / "mini" / "scratch.ipynb").write_text(huge)
+    result = run_cli("feedback", "mini", "--student", "stock-200k", "--course-dir", str(course_dir),
+                     repo=TEST_COURSE, check=False, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("no feedback for stock-200k: the autograded notebook is refused: the notebook has "
+            "200010 cells") in result.stderr
+    assert not (course_dir / "feedback" / "stock-200k").exists()
+    run_cli("feedback", "mini", "--student", "correct", "--course-dir", str(course_dir),
+            repo=TEST_COURSE, timeout=300)
+    assert sorted(p.name for p in (course_dir / "feedback" / "correct" / "mini").iterdir()) == ["mini.html"]

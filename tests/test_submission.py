@@ -311,3 +311,57 @@ def test_a_notebook_without_any_graded_cell_is_invalid(template: Template, relea
     expected = f"does not look like mini: none of its {len(template.anchors)} graded cells"
     with pytest.raises(InvalidSubmission, match=expected):
         rebuild(release, template)
+
+
+# --- structure caps ---------------------------------------------------------------------------
+
+
+def empty_cells(count: int) -> list[dict[str, Any]]:
+    return [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ""}
+            for _ in range(count)]
+
+
+def test_the_caps_follow_the_release(template: Template) -> None:
+    released = json.loads(RELEASE.read_text(encoding="utf-8"))["cells"]
+    assert template.cell_count == len(released) == 10
+    assert template.max_cells == max(submission.CELLS_FACTOR * 10, submission.MIN_CELLS) == 50
+    assert template.longest_source == max(len(source_of(c)) for c in released)
+    assert template.max_cell_chars == submission.MIN_CELL_CHARS  # mini's cells are short
+
+
+def test_a_notebook_at_the_cell_cap_is_graded(template: Template, release: Notebook) -> None:
+    release["cells"] += empty_cells(template.max_cells - len(release["cells"]))
+    assert rebuild(release, template).tampering == []
+
+
+def test_two_hundred_thousand_empty_cells_are_refused_before_anything_runs(
+        tmp_path: Path, template: Template, release: Notebook) -> None:
+    release["cells"] += empty_cells(200_000)
+    path = write(tmp_path, release)
+    assert path.stat().st_size < submission.MAX_NOTEBOOK_BYTES  # the byte cap alone lets it in
+    with pytest.raises(InvalidSubmission) as caught:
+        rebuild(read_notebook(path), template)
+    assert str(caught.value) == (
+        "the notebook has 200010 cells; mini accepts at most 50 (5× its 10): delete the empty or "
+        "extra cells and submit again")
+
+
+def test_one_cell_over_the_source_cap_is_refused_naming_it(template: Template, release: Notebook) -> None:
+    release["cells"] += empty_cells(2)
+    release["cells"][-1]["source"] = "x = 1\n" * (template.max_cell_chars // 6 + 1)
+    with pytest.raises(InvalidSubmission, match=f"cell 12 has {len(release['cells'][-1]['source'])} "
+                                                f"characters, more than {template.max_cell_chars}"):
+        rebuild(release, template)
+    release["cells"][-1]["source"] = "x" * template.max_cell_chars
+    assert rebuild(release, template).tampering == []
+
+
+def test_saved_outputs_beyond_the_cap_are_refused(template: Template, release: Notebook) -> None:
+    cap = submission.OUTPUTS_PER_CELL * template.max_cells
+    stream = {"output_type": "stream", "name": "stdout", "text": "."}
+    release["cells"] += empty_cells(1)
+    release["cells"][-1]["outputs"] = [stream] * cap
+    assert rebuild(copy.deepcopy(release), template).tampering == []
+    release["cells"][-1]["outputs"].append(stream)
+    with pytest.raises(InvalidSubmission, match=f"holds {cap + 1} outputs, more than {cap}: clear"):
+        rebuild(release, template)
