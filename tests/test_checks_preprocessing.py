@@ -20,7 +20,7 @@ def test_every_graded_function_has_visible_and_hidden_checks():
     for call in CALLS:
         by_name.setdefault(call.name, []).append(call.hidden)
     assert set(by_name) == {"mean_image", "channel_mean", "channel_std", "standardize",
-                            "fit_transform_splits"}
+                            "merge_channel_stats", "streaming_channel_stats", "fit_transform_splits"}
     for name, hidden in by_name.items():
         assert any(hidden) and not all(hidden), name
 
@@ -41,7 +41,7 @@ def _not_implemented(*args: Any) -> Any:
 
 
 @pytest.mark.parametrize("name", ["mean_image", "channel_mean", "channel_std", "standardize",
-                                  "fit_transform_splits"])
+                                  "merge_channel_stats", "streaming_channel_stats", "fit_transform_splits"])
 def test_release_stub_says_not_implemented(name):
     message = _fails(name, _not_implemented, "not implemented yet")
     assert message.startswith(name)
@@ -159,6 +159,88 @@ def test_standardize_must_accept_a_mean_image():
 
 def test_standardize_ignoring_std_is_named():
     _fails("standardize", lambda X, mean, std=None: X - mean, "ignores std")
+
+
+# --------------------------------------------------------------------------- statistics in batches
+
+
+def _merge_without_between_term(stats_a, stats_b):
+    (n_a, mean_a, m2_a), (n_b, mean_b, m2_b) = stats_a, stats_b
+    return n_a + n_b, (n_a * mean_a + n_b * mean_b) / (n_a + n_b), m2_a + m2_b
+
+
+def _merge_equal_weights(stats_a, stats_b):
+    (n_a, mean_a, m2_a), (n_b, mean_b, m2_b) = stats_a, stats_b
+    n = n_a + n_b
+    return n, (mean_a + mean_b) / 2, m2_a + m2_b + (mean_b - mean_a) ** 2 * n_a * n_b / n
+
+
+def _merge_between_term_unweighted(stats_a, stats_b):
+    (n_a, mean_a, m2_a), (n_b, mean_b, m2_b) = stats_a, stats_b
+    n = n_a + n_b
+    return n, (n_a * mean_a + n_b * mean_b) / n, m2_a + m2_b + (mean_b - mean_a) ** 2
+
+
+def test_merge_without_the_between_term_is_named():
+    message = _fails("merge_channel_stats", _merge_without_between_term, r"merge_channel_stats: m2")
+    assert "exactly m2_a + m2_b" in message and "(mean_b − mean_a)²" in message
+
+
+def test_merge_with_equal_weights_is_named():
+    message = _fails("merge_channel_stats", _merge_equal_weights, r"merge_channel_stats: mean")
+    assert "averaged the two means as equals" in message
+
+
+def test_merge_with_an_unweighted_between_term_fails():
+    message = _fails("merge_channel_stats", _merge_between_term_unweighted, r"merge_channel_stats: m2",
+                     seed=5, max_batch=9, H=3, W=2, C=4)
+    assert "Likely cause" in message and "both counts" in message
+
+
+def _stream_sum_of_squares(batches):
+    n = total = total_sq = 0
+    for X in batches:
+        n += X.shape[0] * X.shape[1] * X.shape[2]
+        total = total + X.sum(axis=(0, 1, 2))
+        total_sq = total_sq + (X**2).sum(axis=(0, 1, 2))
+    mean = total / n
+    return mean, np.sqrt(total_sq / n - mean**2)
+
+
+def _stream_mean_of_stds(batches):
+    means, stds, sizes = [], [], []
+    for X in batches:
+        means.append(X.mean(axis=(0, 1, 2)))
+        stds.append(X.std(axis=(0, 1, 2)))
+        sizes.append(len(X))
+    return np.average(means, axis=0, weights=sizes), np.mean(stds, axis=0)
+
+
+def _stream_two_passes(batches):
+    mean = np.mean([X.mean(axis=(0, 1, 2)) for X in batches], axis=0)
+    return mean, np.sqrt(np.mean([((X - mean) ** 2).mean(axis=(0, 1, 2)) for X in batches], axis=0))
+
+
+def test_stream_with_sum_of_squares_names_the_cancellation():
+    message = _fails("streaming_channel_stats", _stream_sum_of_squares,
+                     r"streaming_channel_stats \(values around 1e5, spread 0\.01\): std")
+    assert "cancels catastrophically" in message
+
+
+def test_stream_mean_of_batch_stds_is_named():
+    message = _fails("streaming_channel_stats", _stream_mean_of_stds, r"streaming_channel_stats .*: std")
+    assert "misses the spread between batch means" in message
+
+
+def test_stream_read_twice_fails():
+    """The batches arrive once; a second pass sees nothing, so a two-pass std cannot pass."""
+    _fails("streaming_channel_stats", _stream_two_passes, r"streaming_channel_stats")
+
+
+def test_solution_stream_passes_on_any_seed(ns):
+    for seed in range(20):
+        check("streaming_channel_stats", ns["streaming_channel_stats"], seed=seed, hidden=True)
+        check("merge_channel_stats", ns["merge_channel_stats"], seed=seed, hidden=True)
 
 
 # --------------------------------------------------------------------------- fit_transform_splits

@@ -36,12 +36,13 @@ NOTEBOOK = "04_regularization"
 CHECKS = (
     "EarlyStopping", "ensemble_predict", "l2_penalty", "l1_penalty", "elastic_net_penalty",
     "dropout_forward", "dropout_backward", "dropconnect_forward", "stochastic_depth",
-    "batchnorm_forward", "batchnorm_backward", "horizontal_flip", "random_crop", "color_jitter",
-    "cutout", "mixup",
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "horizontal_flip", "random_crop",
+    "color_jitter", "cutout", "mixup",
 )
 #: the functions each check takes, as the test cells pass them
 ROLES = {"dropout_backward": ("dropout_forward", "dropout_backward"),
-         "batchnorm_backward": ("batchnorm_forward", "batchnorm_backward")}
+         "batchnorm_backward": ("batchnorm_forward", "batchnorm_backward"),
+         "batchnorm_backward_alt": ("batchnorm_forward", "batchnorm_backward_alt")}
 
 
 def _functions(ns: dict[str, Any], name: str) -> tuple[Any, ...]:
@@ -78,6 +79,31 @@ RANDOM_CHECKS = ("dropout_forward", "dropout_backward", "dropconnect_forward", "
 @given(name=st.sampled_from(RANDOM_CHECKS), seed=st.integers(0, 100_000))
 def test_solution_passes_random_checks_on_any_seed(ns, name: str, seed: int) -> None:
     check(name, *_functions(ns, name), seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize("p_survive", [0.5, 0.8, 0.95])
+def test_stochastic_depth_solution_passes_both_modes_on_many_seeds(ns, p_survive: float) -> None:
+    """Bands of 5 standard errors: a correct stochastic_depth fails one seed in ~1.7 million."""
+    for seed in range(15):
+        check("stochastic_depth", ns["stochastic_depth"], seed=seed, p_survive=p_survive, hidden=True)
+
+
+def test_stochastic_depth_batch_mode_band_is_five_standard_errors(ns) -> None:
+    """400 calls at p_survive = 0.8: SE = √(0.8·0.2/400) = 0.02, band ±0.1: 89 % passes, 91 % fails."""
+    def survive_in(fraction):
+        def forward(x, residual, p_survive, train, rng, mode="batch"):
+            if not train or mode == "row":
+                return ns["stochastic_depth"](x, residual, p_survive, train, rng, mode)
+            kept = forward.calls % 100 < round(fraction * 100)
+            forward.calls += 1
+            return x + kept * residual
+        forward.calls = 0
+        return forward
+
+    check("stochastic_depth", survive_in(0.89))
+    with pytest.raises(AssertionError, match=r"fraction of calls that kept the residual.*= 0\.91, "
+                                             r"expected 0\.8 ± 5×0\.02"):
+        check("stochastic_depth", survive_in(0.91))
 
 
 @settings(max_examples=8, deadline=None)
@@ -169,7 +195,7 @@ def _dropconnect_unscaled(ns):
 
 
 def _depth_per_element(ns):
-    def forward(x, residual, p_survive, train, rng):
+    def forward(x, residual, p_survive, train, rng, mode="batch"):
         if not train:
             return x + p_survive * residual
         return x + (rng.random(x.shape) < p_survive) * residual
@@ -177,23 +203,35 @@ def _depth_per_element(ns):
 
 
 def _depth_inverted(ns):
-    def forward(x, residual, p_survive, train, rng):
+    def forward(x, residual, p_survive, train, rng, mode="batch"):
         if not train:
             return x + residual
-        b = rng.random((len(x),) + (1,) * (x.ndim - 1)) < p_survive
-        return x + b * residual / p_survive
+        shape = () if mode == "batch" else (len(x),) + (1,) * (x.ndim - 1)
+        return x + (rng.random(shape) < p_survive) * residual / p_survive
     return forward
 
 
-def _depth_one_coin(ns):
-    def forward(x, residual, p_survive, train, rng):
-        return x + (rng.random() < p_survive) * residual if train else x + p_survive * residual
-    return forward
+def _depth_always_per_sample(ns):
+    """mode ignored: one draw per sample in both modes (the notebook's rule before the paper's)."""
+    return lambda x, residual, p_survive, train, rng, mode="batch": ns["stochastic_depth"](
+        x, residual, p_survive, train, rng, mode="row")
+
+
+def _depth_always_one_coin(ns):
+    """mode ignored: one draw for the whole batch in both modes."""
+    return lambda x, residual, p_survive, train, rng, mode="batch": ns["stochastic_depth"](
+        x, residual, p_survive, train, rng, mode="batch")
+
+
+def _depth_without_mode(ns):
+    """The old contract, without the mode argument."""
+    return lambda x, residual, p_survive, train, rng: ns["stochastic_depth"](
+        x, residual, p_survive, train, rng)
 
 
 def _depth_p_as_drop(ns):
-    def forward(x, residual, p_survive, train, rng):
-        return ns["stochastic_depth"](x, residual, 1 - p_survive if train else p_survive, train, rng)
+    def forward(x, residual, p_survive, train, rng, mode="batch"):
+        return ns["stochastic_depth"](x, residual, 1 - p_survive if train else p_survive, train, rng, mode)
     return forward
 
 
@@ -217,6 +255,16 @@ def _bn_batch_stats_at_test(ns):
         result = ns["batchnorm_forward"](x, gamma, beta, running_mean, running_var, True, momentum, eps)
         return result if train else (result[0], None, running_mean, running_var)
     return forward
+
+
+def _bn_backward_alt_without_variance_path(ns):
+    def backward(dout, cache):
+        x_hat, gamma, std = cache
+        n = dout.shape[0]
+        dx_hat = dout * gamma
+        return ((n * dx_hat - dx_hat.sum(axis=0)) / (n * std), (dout * x_hat).sum(axis=0),
+                dout.sum(axis=0))
+    return backward
 
 
 def _bn_backward_direct_path_only(ns):
@@ -449,13 +497,20 @@ WRONG = [
     ("dropconnect_forward", _wrap("dropconnect_forward", _dropconnect_unscaled), {},
      (r"mask: has the wrong scale", r"inverted like inverted dropout")),
     ("stochastic_depth", _wrap("stochastic_depth", _depth_per_element), {},
-     (r"not all-or-nothing per sample", r"one\s+Bernoulli\(p_survive\) per sample")),
+     (r"treats the samples of one batch differently", r"mode='batch' is the paper's")),
     ("stochastic_depth", _wrap("stochastic_depth", _depth_inverted), {},
-     (r"scales the kept residual branch", r"Huang et al\. 2016", r"torchvision's StochasticDepth")),
-    ("stochastic_depth", _wrap("stochastic_depth", _depth_one_coin), {},
-     (r"survival: is statistically off", r"not one for the whole batch")),
+     (r"mode='batch'\): scales the kept residual branch", r"Huang et al\. 2016",
+      r"torchvision's StochasticDepth\s+rescales during training")),
+    ("stochastic_depth", _wrap("stochastic_depth", _depth_always_per_sample), {},
+     (r"mode='batch'\): treats the samples of one batch differently", r"in \d+ of 400 calls",
+      r"one draw per block for the whole mini-batch")),
+    ("stochastic_depth", _wrap("stochastic_depth", _depth_always_one_coin), {},
+     (r"mode='row'\): survival: is statistically off", r"not one for the whole batch",
+      r"mode='row' draws one per sample, as torchvision's mode='row'")),
+    ("stochastic_depth", _wrap("stochastic_depth", _depth_without_mode), {},
+     (r"mode",)),
     ("stochastic_depth", _wrap("stochastic_depth", _depth_p_as_drop), {},
-     (r"= 0\.2\d*, expected 0\.8", r"probability of KEEPING the residual branch")),
+     (r"= 0\.[12]\d*, expected 0\.8", r"probability of KEEPING")),
     ("batchnorm_forward", _wrap("batchnorm_forward", _bn_biased_running_var), {},
      (r"running_var", r"UNBIASED batch variance")),
     ("batchnorm_forward", _wrap("batchnorm_forward", _bn_momentum_swapped), {},
@@ -464,6 +519,8 @@ WRONG = [
      (r"^batchnorm_forward \(train=False\): out", r"running statistics")),
     ("batchnorm_backward", _wrap("batchnorm_backward", _bn_backward_direct_path_only), {},
      (r"^batchnorm_backward: dx", r"three ways")),
+    ("batchnorm_backward_alt", _wrap("batchnorm_backward_alt", _bn_backward_alt_without_variance_path), {},
+     (r"^batchnorm_backward_alt: dx", r"one\s+expression", r"1/N")),
     ("EarlyStopping", lambda ns: (_ShallowCopy,), {},
      (r"best_params: changed after step\(\) returned", r"copy\.deepcopy\(params\)")),
     ("EarlyStopping", lambda ns: (_TieImproves,), {},
@@ -520,6 +577,27 @@ def test_wrong_implementation_fails_with_helpful_message(
     for pattern in patterns:
         assert re.search(pattern, message, flags=re.MULTILINE), f"{pattern!r} not in:\n{message}"
     assert "Likely cause" in message
+
+
+def test_color_jitter_accepts_pil_and_torchvision_grayscale_weights(monkeypatch) -> None:
+    """PIL's 0.299 (the notebook's) and torchvision's tensor 0.2989 differ by 1e-4·R, far above the
+    float32 tolerance (1e-5): a correct jitter with either passes, the plain channel mean does not."""
+    def jitter_with(weights):
+        def gray(images):
+            return (images @ np.array(weights))[..., None]
+        return _jitter_with(contrast_base=lambda out: gray(out).mean(axis=(1, 2, 3), keepdims=True),
+                            saturation_base=gray)
+
+    check("color_jitter", jitter_with((0.2989, 0.587, 0.114)), seed=3)
+    check("color_jitter", jitter_with((0.299, 0.587, 0.114)), seed=3)
+    with pytest.raises(AssertionError, match=r"color_jitter \((contrast|saturation) only\)"):
+        check("color_jitter", jitter_with((1 / 3, 1 / 3, 1 / 3)), seed=3)
+    # the second set of weights is needed: with PIL's alone, torchvision's 0.2989 fails
+    from nnlab.checks.augmentation import color_jitter
+
+    monkeypatch.setitem(color_jitter.GRAY_WEIGHTS, "torchvision", color_jitter.GRAY_WEIGHTS["PIL"])
+    with pytest.raises(AssertionError, match=r"values differ from torch"):
+        check("color_jitter", jitter_with((0.2989, 0.587, 0.114)), seed=3)
 
 
 def test_every_exercise_has_a_wrong_implementation() -> None:

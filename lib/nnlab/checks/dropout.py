@@ -1,4 +1,4 @@
-"""Checks for the random layers of 04_regularization: dropout, DropConnect, stochastic depth.
+"""Checks for the random layers of 04_regularization: dropout and DropConnect (stochastic depth next door).
 
 Your layer draws its own random numbers, so outputs cannot be compared with
 torch value by value. Each check is *structural* (every output entry is one
@@ -105,7 +105,7 @@ def _judge_dropout_train(record: Record, x: np.ndarray, p: Params, mode: str) ->
                 "torch.nn.functional.dropout does (kept x becomes x / p_keep); "
                 + ("you divided by p_drop." if np.isclose(typical, 1 / p_drop) else
                    "the kept entries were not scaled." if np.isclose(typical, 1) else ""),
-                "反向（inverted）dropout 在训练时把保留的元素除以 p_keep = 1 − p_drop，与 "
+                "倒置（inverted）dropout 在训练时把保留的元素除以 p_keep = 1 − p_drop，与 "
                 "torch.nn.functional.dropout 相同（保留的 x 变为 x / p_keep）；"
                 + ("你除以了 p_drop。" if np.isclose(typical, 1 / p_drop) else
                    "保留的元素没有缩放。" if np.isclose(typical, 1) else ""))
@@ -286,7 +286,7 @@ def _dropconnect_judge(record: Record, p: Params) -> None:
              cause=Text("this notebook's DropConnect is inverted like inverted dropout: kept weights "
                         "are divided by p_keep = 1 − p_drop at train time, so test time is plain "
                         "x @ W + b.",
-                        "本 notebook 的 DropConnect 与 inverted dropout 一样做反向缩放：训练时保留的权重"
+                        "本 notebook 的 DropConnect 与倒置 dropout 一样做倒置缩放：训练时保留的权重"
                         "除以 p_keep = 1 − p_drop，因此测试时就是 x @ W + b。"))
     reference = torch.addmm(tensor64(b), tensor64(x), tensor64(W) * tensor64(mask)).numpy()
     close_to(out, reference, what=what + Text(": out", "：out"),
@@ -310,87 +310,6 @@ register(Spec(
 ))
 
 
-# --------------------------------------------------------------------------- stochastic depth
-
-def _depth_inputs(p: Params) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(p["seed"])
-    shape = tuple(p["shape"])
-    return rng.standard_normal(shape), off_zero(rng.standard_normal(shape), margin=0.05)
-
-
-def _depth_run(functions: Functions, p: Params) -> Record:
-    x, residual = _depth_inputs(p)
-    return {
-        "train": call(functions["function"], x, residual, p["p_survive"], True,
-                      np.random.default_rng(p["seed"] + 1)),
-        "test": call(functions["function"], x, residual, p["p_survive"], False,
-                     np.random.default_rng(p["seed"] + 2)),
-    }
-
-
-def _depth_judge(record: Record, p: Params) -> None:
-    x, residual = _depth_inputs(p)
-    p_survive = p["p_survive"]
-    n = x.shape[0]
-    what = Text("stochastic_depth (train=True)")
-    out = as_array(value_of(record["train"], what), what, x)
-    delta = (tensor64(out) - tensor64(x)).reshape(n, -1).numpy()  # what was added to x, per sample
-    flat_res = residual.reshape(n, -1)
-    skipped = np.all(np.isclose(delta, 0.0, rtol=0, atol=1e-9), axis=1)
-    kept = np.all(np.isclose(delta, flat_res, rtol=1e-7, atol=1e-9), axis=1)
-    scaled = np.all(np.isclose(delta, flat_res / p_survive, rtol=1e-7, atol=1e-9), axis=1)
-    if (scaled & ~kept).any() and not (~(skipped | scaled)).any():
-        fail(what, Text("scales the kept residual branch", "对保留的残差分支做了缩放"),
-             detail=Text(f"{int(scaled.sum())} samples got x + residual / p_survive",
-                         f"{int(scaled.sum())} 个样本得到 x + residual / p_survive"),
-             cause=Text("this notebook follows the stochastic depth paper (Huang et al. 2016): in "
-                        "training out = x + b·residual with b ∈ {0, 1} (no scaling); the expectation "
-                        "p_survive·residual is taken at test time. (torchvision's StochasticDepth "
-                        "uses the inverted variant instead.)",
-                        "本 notebook 遵循随机深度原论文（Huang 等，2016）：训练时 out = x + b·residual，"
-                        "b ∈ {0, 1}，不缩放；测试时取期望 p_survive·residual。"
-                        "（torchvision 的 StochasticDepth 用的是反向缩放版本。）"))
-    mixed = ~(skipped | kept)
-    if mixed.any():
-        fail(what, Text("is not all-or-nothing per sample", "没有按样本整体保留或跳过"),
-             detail=Text(f"{int(mixed.sum())} of {n} samples got only part of their residual "
-                         "(or a changed one)",
-                         f"{n} 个样本中有 {int(mixed.sum())} 个只加了部分残差（或残差被改变）"),
-             cause=Text("stochastic depth skips the whole residual branch of a sample: draw one "
-                        "Bernoulli(p_survive) per sample, shape (N, 1, ..., 1), and broadcast it.",
-                        "随机深度对一个样本整体跳过残差分支：每个样本抽一个 Bernoulli(p_survive)，"
-                        "形状 (N, 1, ..., 1)，再广播。"),
-             next_step=Text("b = rng.random((N,) + (1,) * (x.ndim - 1)) < p_survive",
-                            "b = rng.random((N,) + (1,) * (x.ndim - 1)) < p_survive"))
-    survived = int(kept.sum())
-    near_flip = abs(survived / n - (1 - p_survive)) <= BANDS * math.sqrt(p_survive * (1 - p_survive) / n)
-    fraction_within(
-        survived, n, p_survive, what=what + Text(": survival", "：保留比例"),
-        name=Text(f"fraction of samples that kept the residual (p_survive = {p_survive:g})",
-                  f"保留残差的样本比例（p_survive = {p_survive:g}）"),
-        cause=Text("p_survive is the probability of KEEPING the residual branch, not of dropping it.",
-                   "p_survive 是*保留*残差分支的概率，而不是丢弃的概率。") if near_flip else Text(
-            "each sample survives independently with probability p_survive (one draw per sample, "
-            "not one for the whole batch).",
-            "每个样本以概率 p_survive 独立保留（每个样本抽一次，而不是整个批次抽一次）。"))
-    test_what = Text("stochastic_depth (train=False)")
-    expected = torch.add(tensor64(x), tensor64(residual), alpha=p_survive).numpy()
-    close_to(value_of(record["test"], test_what), expected, what=test_what,
-             alternatives=((x + residual, Text(
-                 "at test time use the expectation of the training output, out = x + p_survive · "
-                 "residual (this notebook does not scale at train time).",
-                 "测试时取训练输出的期望 out = x + p_survive · residual（本 notebook 训练时不缩放）。")),),
-             cause=Text("at test time every layer is used and the residual is weighted by its "
-                        "survival probability: out = x + p_survive · residual.",
-                        "测试时使用所有层，残差按保留概率加权：out = x + p_survive · residual。"))
-
-
-register(Spec(
-    "stochastic_depth", NOTEBOOK,
-    Text("stochastic_depth: per-sample skips in training, expectation at test",
-         "stochastic_depth：训练时按样本跳过，测试时取期望"),
-    ("function",), _depth_run, _depth_judge,
-    {"seed": 0, "shape": (500, 4), "p_survive": 0.8},
-))
-
-
+# Stochastic depth is checked in nnlab.checks.regularization.stochastic_depth; importing it here
+# registers it after DropConnect, in the notebook's order.
+from nnlab.checks.regularization import stochastic_depth as _stochastic_depth  # noqa: E402, F401

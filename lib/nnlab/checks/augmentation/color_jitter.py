@@ -8,6 +8,8 @@ uniform over their range.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,15 +17,20 @@ import torch
 from nnlab.checks.augmentation._common import FLOAT32_RECOVERED, NOTEBOOK, Functions, _images, _rng
 from nnlab.checks.compare import as_array, value_of
 from nnlab.checks.regularization._common import close_to, fail, within
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
 from nnlab.i18n import Text
 
-_GRAY = (0.299, 0.587, 0.114)  # torchvision's rgb_to_grayscale weights (ITU-R 601-2 luma)
+#: Grayscale weights. The notebook's are PIL's (``Image.convert("L")``, ITU-R 601-2 luma);
+#: torchvision's tensor ``rgb_to_grayscale`` rounds R's to 0.2989 (as TensorFlow does). The two
+#: differ by 1e-4·R, far above float32 rounding (the tolerance is 1e-5), so a check that knew only
+#: one would fail a correct jitter written with the other: each run is judged with PIL's weights
+#: and, if that fails, with torchvision's; either one passing is a pass.
+GRAY_WEIGHTS = {"PIL": (0.299, 0.587, 0.114), "torchvision": (0.2989, 0.587, 0.114)}
 
 
-def _gray(x: torch.Tensor) -> torch.Tensor:
-    """``(N, H, W, 1)`` grayscale of ``(N, H, W, 3)`` images, as torchvision's rgb_to_grayscale."""
-    return (x * torch.tensor(_GRAY, dtype=x.dtype)).sum(dim=-1, keepdim=True)
+def _gray(x: torch.Tensor, weights: tuple[float, float, float] = GRAY_WEIGHTS["PIL"]) -> torch.Tensor:
+    """``(N, H, W, 1)`` grayscale of ``(N, H, W, 3)`` images with the given R, G, B weights."""
+    return (x * torch.tensor(weights, dtype=x.dtype)).sum(dim=-1, keepdim=True)
 
 
 def _blend(img1: torch.Tensor, img2: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
@@ -112,27 +119,29 @@ _SINGLE_CAUSE = {
                        "(torchvision adjust_brightness).",
                        "亮度把整张图像乘以一个因子 f：clamp(f·x, 0, 1)（torchvision adjust_brightness）。"),
     "contrast": Text("contrast blends the image with the mean of its grayscale version "
-                     "(one number per image, gray = 0.299 R + 0.587 G + 0.114 B): "
+                     "(one number per image, gray = 0.299 R + 0.587 G + 0.114 B, PIL's weights): "
                      "clamp(f·x + (1 − f)·mean(gray), 0, 1) (torchvision adjust_contrast).",
-                     "对比度把图像与其灰度图的均值（每张图一个数，gray = 0.299 R + 0.587 G + 0.114 B）混合："
+                     "对比度把图像与其灰度图的均值（每张图一个数，gray = 0.299 R + 0.587 G + 0.114 B，"
+                     "PIL 的权重）混合："
                      "clamp(f·x + (1 − f)·mean(gray), 0, 1)（torchvision adjust_contrast）。"),
     "saturation": Text("saturation blends each pixel with its grayscale value "
-                       "gray = 0.299 R + 0.587 G + 0.114 B (not the plain channel mean): "
+                       "gray = 0.299 R + 0.587 G + 0.114 B (PIL's weights; not the plain channel mean): "
                        "clamp(f·x + (1 − f)·gray, 0, 1) (torchvision adjust_saturation).",
                        "饱和度把每个像素与其灰度值 gray = 0.299 R + 0.587 G + 0.114 B（不是通道平均）混合："
                        "clamp(f·x + (1 − f)·gray, 0, 1)（torchvision adjust_saturation）。"),
 }
 
 
-def _judge_single(run: str, out: np.ndarray, X: np.ndarray, strength: float) -> None:
+def _judge_single(run: str, out: np.ndarray, X: np.ndarray, strength: float,
+                  weights: tuple[float, float, float]) -> None:
     what = Text(f"color_jitter ({run} only)", f"color_jitter（仅 {run}）")
     x, y = torch.from_numpy(X).double(), torch.from_numpy(out).double()
     if run == "brightness":
         base = torch.zeros_like(x)
     elif run == "contrast":
-        base = _gray(x).mean(dim=(1, 2, 3), keepdim=True).expand_as(x)
+        base = _gray(x, weights).mean(dim=(1, 2, 3), keepdim=True).expand_as(x)
     else:
-        base = _gray(x).expand_as(x)
+        base = _gray(x, weights).expand_as(x)
     factors = _least_squares_factor(y, x, base)
     expected = _blend(x, base, factors[:, None, None, None]).numpy()
     if (out > 1 + 1e-6).any() or (out < -1e-6).any():
@@ -147,13 +156,15 @@ def _judge_single(run: str, out: np.ndarray, X: np.ndarray, strength: float) -> 
     _check_factors(factors.numpy(), strength, run, what)
 
 
-def _judge_combined(out: np.ndarray, X: np.ndarray, strengths: tuple[float, float, float]) -> None:
+def _judge_combined(out: np.ndarray, X: np.ndarray, strengths: tuple[float, float, float],
+                    weights: tuple[float, float, float]) -> None:
     what = Text("color_jitter (all three)", "color_jitter（三者同时）")
     x, y = torch.from_numpy(X).double(), torch.from_numpy(out).double()
     n = len(X)
     # unclamped, brightness∘contrast∘saturation = a·x + b·gray + c·mean(gray), in any order
-    basis = torch.stack([x, _gray(x).expand_as(x),
-                         _gray(x).mean(dim=(1, 2, 3), keepdim=True).expand_as(x)], dim=-1).reshape(n, -1, 3)
+    gray = _gray(x, weights)
+    basis = torch.stack([x, gray.expand_as(x),
+                         gray.mean(dim=(1, 2, 3), keepdim=True).expand_as(x)], dim=-1).reshape(n, -1, 3)
     coef = torch.linalg.lstsq(basis, y.reshape(n, -1, 1)).solution[..., 0]  # (N, 3)
     expected = (basis @ coef[..., None]).reshape(x.shape).numpy()
     close_to(out.astype(np.float64), expected, what=what, tol=FLOAT32_RECOVERED,
@@ -175,15 +186,26 @@ def _judge_combined(out: np.ndarray, X: np.ndarray, strengths: tuple[float, floa
                             "三个因子各自从 [max(0, 1 − strength), 1 + strength] 抽取；每种调整只做一次。"))
 
 
+def _with_either_weights(judge: Callable[..., None], *args: Any) -> None:
+    """``judge(*args, weights)`` with PIL's grayscale weights, else torchvision's; the first failure."""
+    try:
+        judge(*args, GRAY_WEIGHTS["PIL"])
+    except CheckFailed as first:
+        try:
+            judge(*args, GRAY_WEIGHTS["torchvision"])
+        except CheckFailed:
+            raise first from None
+
+
 def _jitter_judge(record: Record, p: Params) -> None:
     for run in _JITTER_RUNS:
         X, strengths = _jitter_inputs(p, run)
         what = Text(f"color_jitter ({run})")
         out = as_array(value_of(record[run], what), what, X)
         if run == "all three":
-            _judge_combined(out, X, strengths)
+            _with_either_weights(_judge_combined, out, X, strengths)
         else:
-            _judge_single(run, out, X, max(strengths))
+            _with_either_weights(_judge_single, run, out, X, max(strengths))
 
 
 register(Spec(

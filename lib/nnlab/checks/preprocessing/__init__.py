@@ -21,14 +21,15 @@ arguments the student's function changed in place (``X -= mean`` on the
 caller's array), so that the judge can say so.
 
 One module per exercise: :mod:`.dataset_statistics` (mean image, channel mean and
-std), :mod:`.standardize` and :mod:`.splits` (``fit_transform_splits``), with their
+std), :mod:`.standardize`, :mod:`.streaming` (statistics merged batch by batch) and
+:mod:`.splits` (``fit_transform_splits``), with their
 inputs in :mod:`.inputs`; importing this package registers their checks, in the
 notebook's order.
 """
 
 # isort: off
 # Importing a submodule registers its checks; this order is the notebook's (summary() lists them so).
-from nnlab.checks.preprocessing import dataset_statistics, standardize, splits  # noqa: F401
+from nnlab.checks.preprocessing import dataset_statistics, standardize, streaming, splits  # noqa: F401
 # isort: on
 from nnlab.checks.compare import FLOAT64
 from nnlab.checks.preprocessing._common import NOTEBOOK

@@ -1,4 +1,7 @@
-"""batchnorm_forward and batchnorm_backward against ``torch.nn.functional.batch_norm`` and autograd.
+"""Batch norm's forward and its two backward passes against ``torch.nn.functional.batch_norm``.
+
+`batchnorm_backward` (staged, node by node) and `batchnorm_backward_alt` (the simplified
+derivation) are judged against the same reference: autograd through batch_norm.
 
 The forward is checked in training mode (batch statistics, running averages in
 torch's momentum convention) and in test mode; the cache never leaves the
@@ -133,35 +136,65 @@ def _bn_backward_run(functions: Functions, p: Params) -> Record:
     return {"backward": call(functions["backward"], v["dout"], cache)}
 
 
-def _bn_backward_judge(record: Record, p: Params) -> None:
-    if "forward" in record:
-        _bn_forward_values(record["forward"], Text("batchnorm_forward (needed by batchnorm_backward)",
-                                                   "batchnorm_forward（batchnorm_backward 需要它）"))
-    v = _bn_inputs(p)
-    x, gamma, beta = tensor64(v["x"], True), tensor64(v["gamma"], True), tensor64(v["beta"], True)
-    out = F.batch_norm(x, None, None, gamma, beta, training=True, eps=p["eps"])
-    out.backward(tensor64(v["dout"]))
-    what = Text("batchnorm_backward")
-    dx, dgamma, dbeta = unpack(value_of(record["backward"], what), what, ("dx", "dgamma", "dbeta"))
-    close_to(dbeta, beta.grad.numpy(), what=what + Text(": dbeta"),
-             cause=Text("dbeta = dout summed over the batch (axis 0).",
-                        "dbeta = dout 沿批次维（axis 0）求和。"))
-    close_to(dgamma, gamma.grad.numpy(), what=what + Text(": dgamma"),
-             cause=Text("dgamma = Σ over the batch of dout · x̂ (the normalized input, not x).",
-                        "dgamma = 沿批次对 dout · x̂ 求和（x̂ 是归一化后的输入，不是 x）。"))
-    close_to(dx, x.grad.numpy(), what=what + Text(": dx"),
-             cause=Text("x reaches the output three ways: directly, through the batch mean and "
-                        "through the batch variance; dx = (γ/σ)/N · (N·dout − Σdout − x̂·Σ(dout·x̂)) "
-                        "with σ = √(var + eps).",
-                        "x 通过三条路径影响输出：直接、经批均值、经批方差；"
-                        "dx = (γ/σ)/N · (N·dout − Σdout − x̂·Σ(dout·x̂))，σ = √(var + eps)。"),
-             next_step=Text("draw the computational graph of batch norm and backpropagate node by node.",
-                            "画出批归一化的计算图，逐个节点反向传播。"))
+#: the likely cause when dx is wrong, per exercise: the staged walk through the graph, or the
+#: simplified expression derived from it
+_DX_CAUSE = {
+    "batchnorm_backward": (
+        Text("x reaches the output three ways: directly, through the batch mean and through the "
+             "batch variance; the gradients of the three paths add up.",
+             "x 通过三条路径影响输出：直接、经批均值、经批方差；三条路径的梯度相加。"),
+        Text("walk the computational graph of the notebook backwards, node by node, and compare "
+             "each intermediate gradient with autograd's on a small example.",
+             "按 notebook 中的计算图从输出往回逐个节点反向传播，"
+             "并在小例子上把每个中间梯度与 autograd 比较。")),
+    "batchnorm_backward_alt": (
+        Text("the simplified dx must equal the staged one: collect the three paths into one "
+             "expression in x̂, dout·γ and their sums over the batch (the terms through μ_B and "
+             "σ²_B each carry a factor 1/N).",
+             "化简后的 dx 必须与逐节点推导的结果相同：把三条路径合并成一个只含 x̂、dout·γ 及其"
+             "沿批次求和的表达式（经 μ_B 和 σ²_B 的两项各带一个 1/N）。"),
+        Text("compare your batchnorm_backward_alt with your batchnorm_backward on the same cache "
+             "(rel_error); where they differ, re-derive that term.",
+             "在同一个 cache 上比较 batchnorm_backward_alt 与 batchnorm_backward（rel_error），"
+             "对不一致的项重新推导。")),
+}
+
+
+def _bn_backward_judge_for(name: str) -> Callable[[Record, Params], None]:
+    """The judge of ``name``: dx, dgamma and dbeta against torch autograd through batch_norm."""
+    def judge(record: Record, p: Params) -> None:
+        if "forward" in record:
+            _bn_forward_values(record["forward"], Text(f"batchnorm_forward (needed by {name})",
+                                                       f"batchnorm_forward（{name} 需要它）"))
+        v = _bn_inputs(p)
+        x, gamma, beta = tensor64(v["x"], True), tensor64(v["gamma"], True), tensor64(v["beta"], True)
+        out = F.batch_norm(x, None, None, gamma, beta, training=True, eps=p["eps"])
+        out.backward(tensor64(v["dout"]))
+        what = Text(name)
+        dx, dgamma, dbeta = unpack(value_of(record["backward"], what), what, ("dx", "dgamma", "dbeta"))
+        close_to(dbeta, beta.grad.numpy(), what=what + Text(": dbeta"),
+                 cause=Text("dbeta = dout summed over the batch (axis 0).",
+                            "dbeta = dout 沿批次维（axis 0）求和。"))
+        close_to(dgamma, gamma.grad.numpy(), what=what + Text(": dgamma"),
+                 cause=Text("dgamma = Σ over the batch of dout · x̂ (the normalized input, not x).",
+                            "dgamma = 沿批次对 dout · x̂ 求和（x̂ 是归一化后的输入，不是 x）。"))
+        cause, next_step = _DX_CAUSE[name]
+        close_to(dx, x.grad.numpy(), what=what + Text(": dx"), cause=cause, next_step=next_step)
+
+    return judge
 
 
 register(Spec(
     "batchnorm_backward", NOTEBOOK,
     Text("batchnorm_backward matches torch autograd", "batchnorm_backward 与 torch autograd 一致"),
-    ("forward", "backward"), _bn_backward_run, _bn_backward_judge,
+    ("forward", "backward"), _bn_backward_run, _bn_backward_judge_for("batchnorm_backward"),
+    {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+))
+
+register(Spec(
+    "batchnorm_backward_alt", NOTEBOOK,
+    Text("batchnorm_backward_alt (the simplified derivation) matches torch autograd",
+         "batchnorm_backward_alt（化简后的推导）与 torch autograd 一致"),
+    ("forward", "backward"), _bn_backward_run, _bn_backward_judge_for("batchnorm_backward_alt"),
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
 ))
