@@ -1,134 +1,217 @@
 """Runs submissions inside the sandbox: a warm *zygote* that forks one child per submission.
 
 The zygote starts once per grading worker, imports numpy, torch, matplotlib,
-IPython and nnlab, and then waits for jobs on stdin. For each job it forks a
-child that drops privileges, applies resource limits, runs the notebook's
-cells in a fresh IPython shell and then the grader's check calls (the
-*probes*), writing events to a pipe. The zygote relays the events to the
-grader on stdout and enforces the budgets: per cell, per probe and per
-notebook timeouts (SIGINT, then SIGKILL), and an output cap. When a cell or
-probe has to be killed (or kills the process), the zygote runs the notebook
-again without it, so the rest is still graded.
+IPython and nnlab, and then waits for jobs on stdin. For each attempt at a
+job it forks a *driver*, which forks the child that drops privileges,
+applies resource limits and runs the submission. The driver then leads the
+child through the job one request at a time (see :mod:`autograder.protocol`):
+every cell, an integrity check, then the grader's check calls (the *probes*),
+each with its own budget (SIGINT, then SIGKILL) and each answered by exactly
+one reply carrying the request's token. It turns each reply into a message
+of its own to the grader; a line from the child that is malformed,
+unsolicited, duplicated or out of phase becomes a :class:`~protocol.Violation`
+and nothing else. When a cell or probe has to be killed (or kills the
+process), the zygote runs the notebook again without it, so the rest is
+still graded.
+
+The probes (hidden tests' parameters included) are asked from the grader by
+the driver only once the attempt's cells have run, so no process that ran
+student code before that point ever held them, and the zygote never does.
 
 Nothing here decides a grade: the grader judges the probes' records in its
 own process (see :mod:`autograder.verify`).
-
-Protocol (one JSON object per line):
-    grader -> zygote: ``{"job": {...}}`` or ``{"quit": true}``
-    zygote -> grader: ``{"t": "ready"}``, the child's events, ``{"t": "killed", ...}``,
-    ``{"t": "exit", ...}`` per attempt, ``{"t": "job_end"}``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import signal
 import sys
 import time
 from typing import Any
 
+from autograder import protocol
 from autograder.child import child_main, die_with_parent
 
 #: seconds between SIGINT and SIGKILL for a unit that overran its budget.
 GRACE = 2.0
 #: attempts per job (each skips the units that had to be killed).
 MAX_ATTEMPTS = 6
-#: longest single event line the zygote relays (bytes).
-MAX_EVENT_BYTES = 64_000_000
+#: the zygote's (and its drivers') channel to the grader.
+OUT = 1
+
+_TIMEOUT = object()
 
 
-def _send(stream: Any, message: dict[str, Any]) -> None:
-    stream.write(json.dumps(message) + "\n")
-    stream.flush()
+def _send(message: protocol.Message) -> None:
+    protocol.write(OUT, message)
 
 
 class Attempt:
-    """One forked child running a job; the zygote watches its budgets."""
+    """One forked child running a job, led request by request by this (driver) process."""
 
-    def __init__(self, job: dict[str, Any], out: Any) -> None:
-        self.job, self.out = job, out
-        read_fd, write_fd = os.pipe()
+    def __init__(self, job: protocol.Job, skip: set[str], notebook_deadline: float,
+                 grader: protocol.LineReader) -> None:
+        self.job, self.skip, self.notebook_deadline, self.grader = job, skip, notebook_deadline, grader
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.close(read_fd)
-            child_main(job, write_fd)
-        os.close(write_fd)
-        self.pid, self.fd = pid, read_fd
+            os.close(request_write)
+            os.close(reply_read)
+            child_main(job, request_read, reply_write)
+        os.close(request_read)
+        os.close(reply_write)
+        self.pid, self.requests, self.replies = pid, request_write, reply_read
+        self.buffer = b""
+        self.eof = False
         self.unit: str | None = None  # "cell:3" / "probe:1" while it runs
         self.status: int | None = None
         self.interrupted: list[str] = []
-        self.finished = False  # the child reported the end of its job
+        self.finished = False  # the child answered every request
         self.relayed = 0
         self.killed: tuple[str | None, str] | None = None  # (unit, why)
 
-    def watch(self, notebook_deadline: float) -> None:
-        """Relay events until the child ends, enforcing its budgets."""
-        limits = self.job["limits"]
-        buffer = b""
-        deadline = notebook_deadline
+    def drive(self) -> None:
+        """Every cell, an integrity check, the probes, the finish: one request and reply each."""
+        limits = self.job.limits
+        for cell in self.job.cells:
+            unit = f"cell:{cell['index']}"
+            if unit in self.skip:
+                continue
+            done = self.ask(protocol.RunCell(_token(), cell["index"], cell["source"]), unit,
+                            float(limits["cell_timeout"]))
+            if not isinstance(done, protocol.CellDone):
+                return
+            _send(protocol.CellResult(done.index, done.outputs, done.error, done.over, done.dt))
+        report = self.ask(protocol.CheckIntegrity(_token()), None, float(limits["check_timeout"]))
+        if not isinstance(report, protocol.IntegrityReport):
+            return
+        _send(protocol.IntegrityResult("cells", report.changes))
+        _send(protocol.ProbesWanted())
+        probes = protocol.decode(self.grader.read() or b"", (protocol.Probes,))
+        assert isinstance(probes, protocol.Probes)
+        for k, probe in enumerate(probes.probes):
+            unit = f"probe:{k}"
+            if unit in self.skip:
+                continue
+            done = self.ask(protocol.RunProbe(_token(), k, probe["name"], probe["functions"],
+                                              probe["params"]), unit, float(limits["check_timeout"]))
+            if not isinstance(done, protocol.ProbeDone):
+                return
+            _send(protocol.ProbeResult(done.k, done.record, done.ename, done.evalue, done.dt))
+            _send(protocol.IntegrityResult(unit, done.changes))
+        end = self.ask(protocol.Finish(_token()), None, float(limits["check_timeout"]))
+        if isinstance(end, protocol.Finished):
+            _send(protocol.IntegrityResult("end", end.changes))
+            self.finished = True
+            self.drain()
+
+    def ask(self, request: Any, unit: str | None, budget: float) -> protocol.Message | None:
+        """Send ``request``; return its one reply, or None when the child ended or was killed.
+
+        Every other line read meanwhile becomes a :class:`protocol.Violation`.
+        """
+        self.unit = unit
+        deadline = min(self.notebook_deadline, time.monotonic() + budget)
+        if not self._request(protocol.encode(request), deadline):
+            return None
         interrupted = False
-        eof = False
         while True:
-            if self._exited(block=False):
-                if eof or not self._readable(0.05):
-                    break
-            now = time.monotonic()
-            if now >= deadline:
-                if interrupted or now >= notebook_deadline:
+            line = self._line(deadline)
+            if line is None:
+                return None
+            if line is _TIMEOUT:
+                if interrupted or time.monotonic() >= self.notebook_deadline:
                     self._kill("timeout")
-                    self._exited(block=True)
-                    break
-                if self._at_process_cap():
-                    self._relay({"t": "limit", "what": "processes", "unit": self.unit})
-                self._signal(signal.SIGINT)
+                    return None
+                self._interrupt()
                 interrupted = True
-                if self.unit is not None:
-                    self.interrupted.append(self.unit)
-                deadline = now + GRACE
-                self._relay({"t": "interrupted", "unit": self.unit})
+                deadline = time.monotonic() + GRACE
                 continue
-            if eof or not self._readable(min(0.5, deadline - now)):
-                if eof:
-                    time.sleep(min(0.05, max(0.0, deadline - now)))
-                continue
-            chunk = os.read(self.fd, 1 << 16)
+            reply = self._accept(line, request)
+            if reply is not None:
+                self.unit = None
+                return reply
+
+    def drain(self) -> None:
+        """After the last reply: anything more the child writes before it exits is a violation."""
+        deadline = time.monotonic() + GRACE
+        while (line := self._line(deadline)) not in (None, _TIMEOUT):
+            self._accept(line, None)
+
+    def _accept(self, line: Any, request: Any) -> protocol.Message | None:
+        """The reply to ``request`` if ``line`` is it; otherwise report why it is not."""
+        try:
+            message = protocol.decode(line, protocol.FROM_CHILD)
+        except protocol.ProtocolError as error:
+            _send(protocol.Violation(f"malformed message: {error}"[:protocol.MAX_TEXT], self.unit))
+            return None
+        if isinstance(message, protocol.ChildError):
+            _send(message)
+            return None
+        expected = _REPLIES.get(type(request))
+        if (expected is not None and isinstance(message, expected)
+                and message.token == request.token  # type: ignore[attr-defined]
+                and getattr(message, "index", None) == getattr(request, "index", None)
+                and getattr(message, "k", None) == getattr(request, "k", None)):
+            return message
+        what = ("nothing was asked" if request is None else
+                f"waiting for {expected.KIND if expected else '?'}")
+        if expected is not None and isinstance(message, expected):
+            what += ", with another token or unit (forged or duplicated)"
+        _send(protocol.Violation(f"unsolicited {message.KIND} ({what})", self.unit))
+        return None
+
+    def _request(self, data: bytes, deadline: float) -> bool:
+        """Write a request; False when the child is gone or stops reading."""
+        while data:
+            _, ready, _ = select.select([], [self.requests], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self._kill("timeout")
+                return False
+            try:
+                data = data[os.write(self.requests, data[:1 << 16]):]
+            except (BrokenPipeError, OSError):
+                return False
+        return True
+
+    def _line(self, deadline: float) -> Any:
+        """The child's next line; ``_TIMEOUT`` at the deadline; None once it closed its end."""
+        while b"\n" not in self.buffer:
+            if self.eof:
+                return None
+            ready, _, _ = select.select([self.replies], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return _TIMEOUT
+            chunk = os.read(self.replies, 1 << 16)
             if not chunk:
-                eof = True  # the child closed its end; it should exit now
-                deadline = min(deadline, time.monotonic() + GRACE)
+                self.eof = True
                 continue
             self.relayed += len(chunk)
-            buffer += chunk
-            if self.relayed > 2 * int(limits["max_output_bytes"]) + 50_000_000 \
-                    or len(buffer) > MAX_EVENT_BYTES:
+            self.buffer += chunk
+            limit = 2 * int(self.job.limits["max_output_bytes"]) + 50_000_000
+            if self.relayed > limit or len(self.buffer) > protocol.MAX_LINE:
                 self._kill("output")
-                self._exited(block=True)
-                break
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                message = self._parse(line)
-                if message is None:
-                    continue
-                kind = message.get("t")
-                if kind in ("cell", "probe"):
-                    key = "i" if kind == "cell" else "k"
-                    self.unit = f"{kind}:{message.get(key)}"
-                    budget = limits["cell_timeout"] if kind == "cell" else limits["check_timeout"]
-                    deadline = min(notebook_deadline, time.monotonic() + float(budget))
-                    interrupted = False
-                elif kind == "end":
-                    self.finished = True
-                elif kind in ("done", "record", "probe_error"):
-                    self.unit = None
-                    deadline = notebook_deadline
-                    interrupted = False
-                self._relay(message)
-        os.close(self.fd)
+                self.eof = True
+                return None
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _interrupt(self) -> None:
+        if self._at_process_cap():
+            _send(protocol.Limit("processes", self.unit))
+        self._signal(signal.SIGINT)
+        if self.unit is not None:
+            self.interrupted.append(self.unit)
+        _send(protocol.Interrupted(self.unit))
 
     def _at_process_cap(self) -> bool:
         """True when the submission holds (nearly) all the processes it may have."""
-        uid = self.job.get("uid")
+        uid = self.job.uid
         if uid is None:
             return False
         count = 0
@@ -138,11 +221,7 @@ class Attempt:
                     count += 1
             except OSError:
                 continue
-        return count >= 0.9 * int(self.job["limits"]["max_processes"])
-
-    def _readable(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
-        return bool(ready)
+        return count >= 0.9 * int(self.job.limits["max_processes"])
 
     def _exited(self, *, block: bool) -> bool:
         if self.status is not None:
@@ -159,38 +238,39 @@ class Attempt:
         except ProcessLookupError:
             pass
 
-    def _parse(self, line: bytes) -> dict[str, Any] | None:
-        if not line.strip():
-            return None
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict) or not isinstance(message.get("t"), str):
-            self._relay({"t": "garbage", "unit": self.unit})
-            return None
-        return message
-
     def _kill(self, why: str) -> None:
         self.killed = (self.unit, why)
         self._signal(signal.SIGKILL)
 
-    def _relay(self, message: dict[str, Any]) -> None:
-        _send(self.out, message)
-
-    def reap(self) -> dict[str, Any]:
+    def reap(self) -> protocol.Exit:
+        """Wait for the child (killing what is left of it) and say how it ended."""
+        if self.finished:  # it was told to finish: give it a moment to exit on its own
+            deadline = time.monotonic() + GRACE
+            while not self._exited(block=False) and time.monotonic() < deadline:
+                time.sleep(0.01)
         self._signal(signal.SIGKILL)  # anything left in its process group
         self._exited(block=True)
+        os.close(self.requests)
+        os.close(self.replies)
         status = self.status
-        _kill_leftovers(self.job.get("uid"))
-        result: dict[str, Any] = {"t": "exit", "unit": self.unit, "finished": self.finished}
-        if os.WIFSIGNALED(status):
-            result["signal"] = signal.Signals(os.WTERMSIG(status)).name
-        else:
-            result["code"] = os.WEXITSTATUS(status)
-        if self.killed:
-            result["unit"], result["killed"] = self.killed
-        return result
+        assert status is not None
+        _kill_leftovers(self.job.uid)
+        unit, killed = self.killed if self.killed else (self.unit, None)
+        if os.WIFSIGNALED(status) and not (self.finished and not self.killed):
+            return protocol.Exit(unit, self.finished, signal=signal.Signals(os.WTERMSIG(status)).name,
+                                 killed=killed)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0
+        return protocol.Exit(unit, self.finished, code=code, killed=killed)
+
+
+_REPLIES: dict[type, type] = {
+    protocol.RunCell: protocol.CellDone, protocol.CheckIntegrity: protocol.IntegrityReport,
+    protocol.RunProbe: protocol.ProbeDone, protocol.Finish: protocol.Finished,
+}
+
+
+def _token() -> str:
+    return secrets.token_hex(16)
 
 
 def _kill_leftovers(uid: int | None) -> None:
@@ -252,42 +332,75 @@ def _holds_mount(path: str) -> bool:
         return False
 
 
-def _prepare(job: dict[str, Any]) -> None:
+def _prepare(job: protocol.Job) -> None:
     """A fresh working folder holding only this submission's files; an empty /tmp."""
     import shutil
 
-    _clear(job["workdir"])
-    _clear(job["tmp"])
-    shutil.copytree(job["inbox"], job["workdir"], symlinks=True, dirs_exist_ok=True)
-    uid = job.get("uid")
-    if uid is not None and os.getuid() == 0:
-        for folder, dirs, files in os.walk(job["workdir"]):
+    _clear(job.workdir)
+    _clear(job.tmp)
+    shutil.copytree(job.inbox, job.workdir, symlinks=True, dirs_exist_ok=True)
+    if job.uid is not None and os.getuid() == 0:
+        for folder, dirs, files in os.walk(job.workdir):
             for name in [*dirs, *files]:
-                os.lchown(os.path.join(folder, name), uid, uid)
-        os.chown(job["workdir"], uid, uid)
+                os.lchown(os.path.join(folder, name), job.uid, job.uid)
+        os.chown(job.workdir, job.uid, job.uid)
 
 
-def run_job(job: dict[str, Any], out: Any) -> None:
+def _run_attempt(job: protocol.Job, skip: list[str], notebook_deadline: float,
+                 grader: protocol.LineReader) -> dict[str, Any] | None:
+    """One attempt, in a driver process forked for it; returns what the retry loop needs.
+
+    The driver is the only process that receives the probes from the grader, and it exits
+    with the attempt: the zygote, from which later attempts are forked, never holds them.
+    """
+    summary_read, summary_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the driver
+        os.close(summary_read)
+        try:
+            die_with_parent()
+            attempt = Attempt(job, set(skip), notebook_deadline, grader)
+            attempt.drive()
+            result = attempt.reap()
+            _send(result)
+            summary = {"clean": attempt.finished and result.code == 0 and not attempt.killed,
+                       "culprit": result.unit, "interrupted": attempt.interrupted}
+            os.write(summary_write, json.dumps(summary).encode())
+        except BaseException:  # noqa: BLE001 - a driver bug: say so on stderr, end the job
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            os._exit(0)
+    os.close(summary_write)
+    data = b""
+    while chunk := os.read(summary_read, 1 << 16):
+        data += chunk
+    os.close(summary_read)
+    os.waitpid(pid, 0)
+    return json.loads(data) if data else None
+
+
+def run_job(job: protocol.Job, grader: protocol.LineReader) -> None:
     """Run a job to the end, re-running without any unit that had to be killed."""
-    notebook_deadline = time.monotonic() + float(job["limits"]["notebook_timeout"])
+    notebook_deadline = time.monotonic() + float(job.limits["notebook_timeout"])
     skip: list[str] = []
     for attempt in range(MAX_ATTEMPTS):
-        job = {**job, "skip": list(skip), "attempt": attempt}
         _prepare(job)
-        _send(out, {"t": "attempt", "n": attempt, "skip": skip})
-        runner = Attempt(job, out)
-        runner.watch(notebook_deadline)
-        result = runner.reap()
-        _send(out, result)
-        clean = runner.finished and result.get("code") == 0 and not runner.killed
-        culprit = result.get("unit")
-        if clean or time.monotonic() >= notebook_deadline or culprit is None or culprit in skip:
+        _send(protocol.Attempt(attempt, list(skip)))
+        summary = _run_attempt(job, skip, notebook_deadline, grader)
+        if summary is None:
+            _send(protocol.Exit(None, False, code=70))
+            break
+        culprit = summary["culprit"]
+        if summary["clean"] or time.monotonic() >= notebook_deadline or culprit is None \
+                or culprit in skip:
             break  # done, out of time, or died outside any cell or probe: nothing to skip
         # skip what killed it, and what overran its budget: a hang costs its budget only once
-        skip += [u for u in [*runner.interrupted, culprit] if u not in skip]
-    _clear(job["workdir"])
-    _clear(job["tmp"])
-    _send(out, {"t": "job_end"})
+        skip += [u for u in [*summary["interrupted"], culprit] if u not in skip]
+    _clear(job.workdir)
+    _clear(job.tmp)
+    _send(protocol.JobEnd())
 
 
 def _warm_up() -> None:
@@ -310,15 +423,16 @@ def _warm_up() -> None:
 def main() -> None:
     """The zygote's loop: warm up, then run jobs from stdin until told to quit."""
     die_with_parent()
-    out = sys.stdout
     sys.stdout = sys.stderr  # stray prints during warm-up must not corrupt the protocol
     _warm_up()
-    _send(out, {"t": "ready", "pid": os.getpid(), "uid": os.getuid()})
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("quit"):
+    _send(protocol.Ready(os.getpid(), os.getuid()))
+    grader = protocol.LineReader(0)
+    while (line := grader.read()) is not None:
+        request = protocol.decode(line, protocol.TO_ZYGOTE)
+        if isinstance(request, protocol.Quit):
             break
-        run_job(request["job"], out)
+        assert isinstance(request, protocol.Job)
+        run_job(request, grader)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ register(Spec(
          "batchnorm_forward 与 torch.nn.functional.batch_norm 一致（训练与测试）"),
     ("forward",), _bn_forward_run, _bn_forward_judge,
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+    numpy_only=True,
 ))
 
 
@@ -164,4 +165,5 @@ register(Spec(
     Text("batchnorm_backward matches torch autograd", "batchnorm_backward 与 torch autograd 一致"),
     ("forward", "backward"), _bn_backward_run, _bn_backward_judge,
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+    numpy_only=True,
 ))
