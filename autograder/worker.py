@@ -38,6 +38,7 @@ class JobResult:
     events: list[protocol.Message] = field(default_factory=list)
     watchdog: bool = False
     seconds: float = 0.0
+    failure: str = ""  # why the watchdog gave up on the sandbox, in words
 
 
 def _copy_submission(source: Path, inbox: Path) -> list[str]:
@@ -149,6 +150,7 @@ class Worker:
             message = self._next(deadline)
             if message is None:
                 result.watchdog = True
+                result.failure = self._failure(deadline)
                 self.stop()
                 break
             if isinstance(message, protocol.ProbesWanted):
@@ -159,6 +161,18 @@ class Worker:
                 break
         result.seconds = time.monotonic() - started
         return result
+
+    def _failure(self, deadline: float) -> str:
+        """Why the sandbox stopped answering: it ended (how), or it overran the watchdog."""
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return (f"it did not answer within {WATCHDOG_MARGIN:g} s after the notebook's time "
+                    "budget")
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        tail = "".join(self.stderr_tail[-3:]).strip().splitlines()
+        return f"its process ended ({how})" + (f": {tail[-1][:200]}" if tail else "")
 
     def stop(self) -> None:
         if self.process is None:
