@@ -121,7 +121,7 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
             except ValueError as error:
                 raise codec.RecordError(str(error)) from None
             failure = _torch_failure(name, torch_calls)
-            failure.check_name = name
+            failure.hidden, failure.check_name = bool(params.get("hidden")), name
             return Verdict(name, False, failure.message(), failure, policy=True)
         spec.judge(record, params)
     except CheckFailed as failure:

@@ -188,7 +188,7 @@ def call(function: Any, *args: Any, **kwargs: Any) -> Record:
             import numpy as np
 
             with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"), \
-                    policy.watching():
+                    policy.watching((*args, *kwargs.values())):
                 value = function(*args, **kwargs)
         except Exception as error:  # student code may raise anything
             return {"error": [type(error).__name__, str(error)[:500], _student_frame(error)]}
