@@ -23,37 +23,20 @@ why this holds.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
-import re
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from autograder.protocol_fields import MAX_TEXT, ProtocolError, check_field, check_units, shape, show
+
 #: longest line any link carries (bytes); the cells of a notebook are bounded below this.
 MAX_LINE = 64_000_000
-#: longest plain text field (bytes of a reason, a trace, a name).
-MAX_TEXT = 4_000
-#: a unit of work: ``cell:<index>`` or ``probe:<index>``.
-UNIT = re.compile(r"(cell|probe):[0-9]{1,6}")
-#: the output kinds a cell may report, and the fields each may carry.
-OUTPUT_FIELDS = {
-    "stream": {"output_type", "name", "text"},
-    "display_data": {"output_type", "data", "metadata"},
-    "execute_result": {"output_type", "data", "metadata", "execution_count"},
-    "error": {"output_type", "ename", "evalue", "traceback"},
-}
-
+__all__ = ["MAX_TEXT", "ProtocolError"]  # re-exported: the protocol's users need only this module
 
 #: bound when this module is imported, before any student code runs in the process.
 _dumps = json.dumps
 _os_write = os.write
-
-
-class ProtocolError(ValueError):
-    """A line that is not a valid message of its link; the text says what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -317,89 +300,21 @@ def decode(line: bytes | str, kinds: tuple[type[Message], ...]) -> Message:
     by_kind = {k.KIND: k for k in kinds}
     kind = data.pop("t", None)
     if not isinstance(kind, str) or kind not in by_kind:
-        raise ProtocolError(f"unknown message kind {_show(kind)} (expected one of {', '.join(by_kind)})")
+        raise ProtocolError(f"unknown message kind {show(kind)} (expected one of {', '.join(by_kind)})")
     cls = by_kind[kind]
-    hints, declared = _shape(cls)
+    hints, declared = shape(cls)
     extra = sorted(set(data) - set(declared))
     if extra:
-        raise ProtocolError(f"{kind}: unexpected field(s) {', '.join(map(_show, extra))}")
+        raise ProtocolError(f"{kind}: unexpected field(s) {', '.join(map(show, extra))}")
     for name, spec in declared.items():
         if name not in data:
             if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
                 raise ProtocolError(f"{kind}: missing field {name!r}")
             continue
-        _check(kind, name, data[name], hints[name], cls.LIMITS.get(name, MAX_TEXT))
+        check_field(kind, name, data[name], hints[name], cls.LIMITS.get(name, MAX_TEXT))
     message = cls(**data)
-    _check_units(message)
+    check_units(message)
     return message
-
-
-@functools.cache
-def _shape(cls: type[Message]) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
-    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
-
-
-def _check(kind: str, name: str, value: Any, hint: Any, limit: int) -> None:
-    """Raise ProtocolError unless ``value`` is of type ``hint`` (and short enough)."""
-    where = f"{kind}.{name}"
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return
-        (hint,) = [a for a in args if a is not type(None)]
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is bool:
-        ok = isinstance(value, bool)
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
-    elif hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e7
-    elif hint is str:
-        ok = isinstance(value, str)
-        if ok and name not in ("source", "record", "params") and len(value) > limit:
-            raise ProtocolError(f"{where}: {len(value)} characters (at most {limit})")
-    elif origin is list:
-        ok = isinstance(value, list) and len(value) <= 100_000
-        if ok:
-            for item in value:
-                _check(kind, name, item, args[0], limit)
-    elif origin is dict:
-        ok = isinstance(value, dict) and all(isinstance(k, str) for k in value)
-        if ok and args and args[1] is str:
-            ok = all(isinstance(v, str) and len(v) <= 200 for v in value.values())
-    else:  # Any
-        ok = True
-    if not ok:
-        raise ProtocolError(f"{where}: {_show(value)} is not {_type_name(hint)}")
-    if name == "outputs" and origin is dict:
-        _check_output(where, value)
-
-
-def _check_output(where: str, output: dict[str, Any]) -> None:
-    kind = output.get("output_type")
-    allowed = OUTPUT_FIELDS.get(kind) if isinstance(kind, str) else None
-    if allowed is None:
-        raise ProtocolError(f"{where}: an output of unknown type {_show(kind)}")
-    if set(output) - allowed:
-        raise ProtocolError(f"{where}: a {kind} output with fields {sorted(set(output) - allowed)}")
-
-
-def _check_units(message: Message) -> None:
-    unit = getattr(message, "unit", None)
-    if unit is not None and not UNIT.fullmatch(unit):
-        raise ProtocolError(f"{message.KIND}.unit: {_show(unit)} is not cell:<n> or probe:<n>")
-    for unit in getattr(message, "skip", []):
-        if not UNIT.fullmatch(unit):
-            raise ProtocolError(f"{message.KIND}.skip: {_show(unit)} is not cell:<n> or probe:<n>")
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint)
 
 
 def parse_unit(unit: str) -> tuple[str, int]:

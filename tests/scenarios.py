@@ -186,10 +186,9 @@ _SMUGGLE_HIDDEN = '''
 import gc, json, os, threading
 def hidden_things():
     found = []
-    for obj in gc.get_objects():
-        if isinstance(obj, dict) and ("probes" in obj or "params" in obj):
-            found.append(repr(obj)[:300])
-        elif type(obj).__name__ in ("RunProbe", "Probes"):
+    for obj in gc.get_objects():  # type(), not isinstance(): no attribute of obj is looked up
+        if type(obj) is dict and type(obj.get("probes")) is list \
+                or type(obj).__name__ in ("RunProbe", "Probes"):
             found.append(repr(obj)[:300])
     return found
 print("FOUND BEFORE CHECKS:", hidden_things())

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from autograder import protocol, runner
+from autograder import driver as driver_module
+from autograder import protocol
 from autograder.protocol import ProtocolError
 
 
@@ -55,11 +56,11 @@ class _Sent(list):
 
 
 @pytest.fixture()
-def driver(monkeypatch: pytest.MonkeyPatch) -> tuple[runner.Attempt, _Sent]:
+def driver(monkeypatch: pytest.MonkeyPatch) -> tuple[driver_module.Attempt, _Sent]:
     """A driver's reply check without a child process behind it."""
     sent = _Sent()
-    monkeypatch.setattr(runner, "_send", sent.append)
-    attempt = runner.Attempt.__new__(runner.Attempt)
+    monkeypatch.setattr(driver_module, "send", sent.append)
+    attempt = driver_module.Attempt.__new__(driver_module.Attempt)
     attempt.unit = "cell:0"
     return attempt, sent
 
