@@ -136,7 +136,6 @@ class Child:
         self._getpid = os.getpid
         self._exit = os._exit
         self._reply_fd = reply_fd
-        self.probing = False  # once checks run, nothing printed is reported (hidden inputs)
 
     def reply(self, message: protocol.Message) -> None:
         if self._getpid() != self.pid:  # a process the submission forked ran on into our code
@@ -226,7 +225,6 @@ class Child:
         """Run one check call; what it prints is dropped (it may show a hidden input)."""
         from nnlab.checks import codec, run_check
 
-        self.probing = True
         self.capture = Capture(int(self.job.limits["max_output_bytes"]))
         began = time.perf_counter()
         functions = {role: self._lookup(shell, name) for role, name in request.functions.items()}

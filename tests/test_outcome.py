@@ -99,3 +99,18 @@ def test_status_precedence(events: list[p.Message], policy: list[str], tampering
 def test_a_policy_reason_names_the_torch_function() -> None:
     status, reason = decide_status(read_events([]), _rebuilt(), policy=_POLICY)
     assert (status, reason) == ("policy", _POLICY[0])
+
+
+def test_a_hidden_check_shows_neither_the_exceptions_message_nor_an_unknown_class_name() -> None:
+    """The student's exception could carry a hidden input (issue 15, 1b): only a builtin kind shows."""
+    from autograder.plan import CheckCall
+    from autograder.verify import ProbeOutcome, judge_probe
+
+    hidden = CheckCall("relu_forward", {"function": "relu_forward"}, {"seed": 4242, "hidden": True})
+    visible = CheckCall("relu_forward", {"function": "relu_forward"}, {"seed": 0, "hidden": False})
+    for ename in ("Leak_0_4967", "SystemExit"):
+        outcome = ProbeOutcome(error=(ename, "x[0] = 0.4967141530112327"))
+        message = judge_probe(hidden, outcome, language="en").message
+        assert "0.4967" not in message and "Leak" not in message
+        assert "0.4967" in judge_probe(visible, outcome, language="en").message
+    assert "SystemExit" in judge_probe(hidden, ProbeOutcome(error=("SystemExit", "")), language="en").message
