@@ -1,11 +1,12 @@
 """The process that runs one submission, forked from the zygote (see :mod:`autograder.runner`).
 
-It drops privileges and applies the resource limits, then runs the
-notebook's cells in a fresh IPython shell, capturing each cell's outputs in
-nbformat form within an output budget, reports which grading machinery the
-cells replaced, and finally runs the grader's check calls (the *probes*) on
-the student's functions. Every step is an event written as one JSON line to
-file descriptor :data:`EVENT_FD`; nothing here decides a grade.
+It drops privileges and applies the resource limits, then answers the
+zygote's requests one at a time (see :mod:`autograder.protocol`): run a cell
+in a fresh IPython shell, capturing its outputs in nbformat form within an
+output budget; report which grading machinery has been replaced; run one of
+the grader's check calls (a *probe*) on the student's functions. Requests
+arrive on :data:`REQUEST_FD`, replies leave on :data:`REPLY_FD`; nothing here
+decides a grade.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import sys
 import time
 from typing import Any
 
-#: the file descriptor a child writes its events to.
-EVENT_FD = 3
+from autograder import protocol
+
+#: the file descriptor a child writes its replies to, and the one it reads requests from.
+REPLY_FD = 3
+REQUEST_FD = 4
 
 
 class OutputLimitExceeded(BaseException):
@@ -115,19 +119,28 @@ def _no_input(*args: Any, **kwargs: Any) -> str:
 
 
 class Child:
-    """Executes one job in a forked process; every method runs in the child."""
+    """Answers the zygote's requests in a forked process; every method runs in the child.
 
-    def __init__(self, job: dict[str, Any], events: Any) -> None:
+    The child never speaks first: it reads one request, does it, and writes exactly one
+    reply carrying the request's token. Its writer (the reply descriptor and the functions
+    that encode and write) is bound when the child starts, before any student code runs, so
+    a cell that replaces ``os.write`` or ``json.dumps`` does not change what is written.
+    """
+
+    def __init__(self, job: protocol.Job, requests: protocol.LineReader, reply_fd: int) -> None:
         self.job = job
-        self.events = events
-        self.capture = Capture(int(job["limits"]["max_output_bytes"]))
+        self.requests = requests
+        self.capture = Capture(int(job.limits["max_output_bytes"]))
         self.pid = os.getpid()
+        self._write = protocol.write
+        self._getpid = os.getpid
+        self._exit = os._exit
+        self._reply_fd = reply_fd
 
-    def emit(self, message: dict[str, Any]) -> None:
-        if os.getpid() != self.pid:  # a process the submission forked ran on into our code
-            os._exit(0)
-        self.events.write(json.dumps(message, default=str) + "\n")
-        self.events.flush()
+    def reply(self, message: protocol.Message) -> None:
+        if self._getpid() != self.pid:  # a process the submission forked ran on into our code
+            self._exit(0)
+        self._write(self._reply_fd, message)
 
     def make_shell(self) -> Any:
         from IPython.core.displayhook import DisplayHook
@@ -168,60 +181,61 @@ class Child:
             pass
         return shell
 
-    def snapshot(self, shell: Any) -> dict[str, Any]:
-        """The grading machinery's objects, to detect later replacement."""
-        from autograder import integrity
-
-        return integrity.snapshot(shell)
-
     def run(self) -> None:
+        """Answer requests until told to finish (or until the requests end)."""
         import builtins
+
+        from autograder import integrity
 
         shell = self.make_shell()
         builtins.input = _no_input
-        baseline = self.snapshot(shell)
-        skip = set(self.job.get("skip", []))
+        baseline = integrity.snapshot(shell)
+        self.changes = lambda: integrity.changes(baseline, shell)
         sys.stdout = _Stream("stdout", self)  # type: ignore[assignment]
         sys.stderr = _Stream("stderr", self)  # type: ignore[assignment]
-        for cell in self.job["cells"]:
-            index = cell["index"]
-            if f"cell:{index}" in skip:
-                continue
-            self.capture.outputs = []
-            self.emit({"t": "cell", "i": index})
-            began = time.perf_counter()
-            try:
-                result = shell.run_cell(cell["source"], store_history=False, silent=False)
-                error = result.error_before_exec or result.error_in_exec
-            except OutputLimitExceeded as exc:  # raised outside the cell's own code
-                error = exc
-            self.emit({"t": "done", "i": index, "outputs": self.capture.outputs,
-                       "error": type(error).__name__ if error is not None else None,
-                       "over": self.capture.over, "dt": time.perf_counter() - began})
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        from autograder import integrity
+        handlers = {protocol.RunCell: self.run_cell, protocol.CheckIntegrity: self.check_integrity,
+                    protocol.RunProbe: self.run_probe}
+        while True:
+            line = self.requests.read()
+            if line is None:
+                return
+            request = protocol.decode(line, protocol.TO_CHILD)
+            if isinstance(request, protocol.Finish):
+                self.reply(protocol.Finished(request.token, self.changes()))
+                return
+            handlers[type(request)](shell, request)
 
-        self.emit({"t": "integrity", "changes": integrity.changes(baseline, shell)})
-        self.probe(shell, skip)
-        self.emit({"t": "end"})
+    def run_cell(self, shell: Any, request: protocol.RunCell) -> None:
+        self.capture.outputs = []
+        began = time.perf_counter()
+        try:
+            result = shell.run_cell(request.source, store_history=False, silent=False)
+            error = result.error_before_exec or result.error_in_exec
+        except OutputLimitExceeded as exc:  # raised outside the cell's own code
+            error = exc
+        self.reply(protocol.CellDone(
+            request.token, request.index, self.capture.outputs,
+            type(error).__name__[:200] if error is not None else None, self.capture.over,
+            time.perf_counter() - began))
 
-    def probe(self, shell: Any, skip: set[str]) -> None:
+    def check_integrity(self, shell: Any, request: protocol.CheckIntegrity) -> None:
+        self.reply(protocol.IntegrityReport(request.token, self.changes()))
+
+    def run_probe(self, shell: Any, request: protocol.RunProbe) -> None:
+        """Run one check call; what it prints is dropped (it may show a hidden input)."""
         from nnlab.checks import codec, run_check
 
-        for k, probe in enumerate(self.job["probes"]):
-            if f"probe:{k}" in skip:
-                continue
-            self.emit({"t": "probe", "k": k})
-            began = time.perf_counter()
-            functions = {role: self._lookup(shell, name) for role, name in probe["functions"].items()}
-            try:
-                params = codec.decode(probe["params"])
-                record = run_check(probe["name"], functions, params)
-            except BaseException as error:  # noqa: BLE001 - a timeout (KeyboardInterrupt) included
-                self.emit({"t": "probe_error", "k": k, "ename": type(error).__name__,
-                           "evalue": str(error)[:500], "dt": time.perf_counter() - began})
-                continue
-            self.emit({"t": "record", "k": k, "r": record, "dt": time.perf_counter() - began})
+        self.capture = Capture(int(self.job.limits["max_output_bytes"]))
+        began = time.perf_counter()
+        functions = {role: self._lookup(shell, name) for role, name in request.functions.items()}
+        record = ename = evalue = None
+        try:
+            record = run_check(request.name, functions, codec.decode(request.params))
+        except BaseException as error:  # noqa: BLE001 - a timeout (KeyboardInterrupt) included
+            ename, evalue = type(error).__name__[:200], str(error)[:500]
+        self.capture = Capture(int(self.job.limits["max_output_bytes"]))
+        self.reply(protocol.ProbeDone(request.token, request.k, record, ename, evalue,
+                                      time.perf_counter() - began, self.changes()))
 
     @staticmethod
     def _lookup(shell: Any, name: str) -> Any:
@@ -261,42 +275,45 @@ def _address_space() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _become_child(job: dict[str, Any], write_fd: int) -> None:
+def _become_child(job: protocol.Job, request_fd: int, reply_fd: int) -> None:
     """Set up a forked child: descriptors, limits, identity, working folder. Runs in the child."""
     import resource
 
     os.setpgid(0, 0)
     die_with_parent()
-    os.dup2(write_fd, EVENT_FD)
+    import fcntl
+
+    # first above the targets, so neither pipe end is overwritten by the other's dup2
+    reply_fd, request_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (reply_fd, request_fd))
+    os.dup2(reply_fd, REPLY_FD)
+    os.dup2(request_fd, REQUEST_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    scratch_out = os.open(os.path.join(job["tmp"], ".fd-output"),
+    scratch_out = os.open(os.path.join(job.tmp, ".fd-output"),
                           os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(scratch_out, 1)
     os.dup2(scratch_out, 2)
-    os.closerange(EVENT_FD + 1, 1 << 16)
-    limits = job["limits"]
+    os.closerange(REQUEST_FD + 1, 1 << 16)
+    limits = job.limits
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_AS, _address_space() + int(limits["memory_mb"]) * 2**20)
     _limit(resource.RLIMIT_FSIZE, int(limits["max_file_bytes"]))
     resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 5))
-    uid = job.get("uid")
-    if uid is not None and os.getuid() == 0:
+    if job.uid is not None and os.getuid() == 0:
         _limit(resource.RLIMIT_NPROC, int(limits["max_processes"]))
         os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    os.chdir(job["workdir"])
-    os.environ["HOME"] = job["workdir"]
+        os.setgid(job.uid)
+        os.setuid(job.uid)
+    os.chdir(job.workdir)
+    os.environ["HOME"] = job.workdir
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def child_main(job: dict[str, Any], write_fd: int) -> None:
+def child_main(job: protocol.Job, request_fd: int, reply_fd: int) -> None:
     """Run a job in this (forked) process and exit; never returns."""
     code = 0
     try:
-        _become_child(job, write_fd)
-        events = os.fdopen(EVENT_FD, "w", buffering=1, encoding="utf-8")
+        _become_child(job, request_fd, reply_fd)
         import random
 
         import numpy
@@ -306,14 +323,12 @@ def child_main(job: dict[str, Any], write_fd: int) -> None:
         numpy.random.seed(0)
         torch.manual_seed(0)
         torch.set_num_threads(1)
-        Child(job, events).run()
-        events.flush()
+        Child(job, protocol.LineReader(REQUEST_FD), REPLY_FD).run()
     except BaseException:  # noqa: BLE001 - report anything, then exit without cleanup handlers
         import traceback
 
         try:
-            os.write(EVENT_FD, (json.dumps({"t": "child_error", "trace": traceback.format_exc()[-3000:]})
-                                + "\n").encode())
+            protocol.write(REPLY_FD, protocol.ChildError(traceback.format_exc()[-3000:]))
         except OSError:
             pass
         code = 70

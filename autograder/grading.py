@@ -92,7 +92,8 @@ def _worker_runner(worker: Worker) -> Runner:
     def run(job: dict[str, Any], folder: Path) -> tuple[list[dict[str, Any]], bool]:
         result = worker.run(job, folder)
         if result.watchdog:  # the sandbox itself failed: once more on a fresh one
-            log.warning("worker %d stopped responding; retrying on a fresh sandbox", worker.index)
+            log.warning("grading worker %d failed while running %s (%s); running it again on a "
+                        "fresh sandbox", worker.index, folder.parent.name, result.failure)
             result = worker.run(job, folder)
         return result.events, result.watchdog
 

@@ -3,8 +3,10 @@
 Before the first cell runs, the child records the identity of every object
 grading relies on: numpy's and torch's comparison functions, the builtins,
 every function of ``nnlab.checks`` and its modules, IPython's display and
-traceback hooks, ``sys`` hooks, and the module objects themselves. After the
-last cell it looks again and reports what was replaced. Verdicts never
+traceback hooks, ``sys`` hooks, the child's own reply path, and the module
+objects themselves. It looks again whenever the grader judges: after the
+last cell, after every probe (a thread that patches numpy while the checks
+run is seen) and at the end, and reports what was replaced. Verdicts never
 depend on these objects (the grader judges in its own process); this report
 is what lets an instructor see that someone tried.
 """
@@ -25,8 +27,13 @@ WATCHED_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "allclose", "isclose", "equal", "tensor", "Tensor", "testing.assert_close",
         "autograd.grad", "autograd.backward", "nn.functional", "Tensor.backward", "Tensor.__eq__",
     ),
-    "sys": ("excepthook", "displayhook", "modules"),
+    "sys": ("excepthook", "displayhook", "modules", "setprofile", "getprofile"),
+    "threading": ("setprofile",),
     "json": ("dumps", "loads", "JSONEncoder"),
+    # the child's own reply path and the policy watch (bound before student code, watched too)
+    "autograder.protocol": ("write", "encode", "_dumps", "_os_write"),
+    "autograder.child": ("Child.reply", "Child.run_cell", "Child.run_probe", "Child.check_integrity",
+                         "Child.run"),
 }
 
 #: modules whose every function/class attribute is watched.

@@ -7,7 +7,9 @@ Statuses, most serious first (one per submission, with a one-line reason):
 ``integrity``      the submission replaced grading machinery (numpy/torch comparisons,
                    builtins, nnlab's checks, IPython's display and traceback hooks)
 ``tampered``       a test or locked cell was edited, deleted, moved or duplicated (graded with
-                   the originals restored)
+                   the originals restored), or the submission wrote into the grader's channel
+``policy``         a graded function called what its exercise forbids (torch in a numpy
+                   exercise); that check failed
 ``crashed``        the process died (``os._exit``, segfault, killed)
 ``resource_limit`` memory, processes, output size, CPU time or file size cap reached
 ``timeout``        a cell or check ran past its budget (interrupted; the rest was graded)
@@ -26,6 +28,7 @@ from typing import Any
 
 from nnlab.checks import codec
 
+from autograder.events import RunReport, read_events
 from autograder.plan import CheckCall
 from autograder.settings import Settings
 from autograder.submission import (
@@ -38,7 +41,8 @@ from autograder.submission import (
 )
 from autograder.verify import CellVerdict, ProbeOutcome, judge_probe, verdict_outputs
 
-STATUSES = ("invalid", "missing", "integrity", "tampered", "crashed", "resource_limit", "timeout", "ok")
+STATUSES = ("invalid", "missing", "integrity", "tampered", "policy", "crashed", "resource_limit", "timeout",
+            "ok")
 
 #: exceptions raised in a cell that mean a resource cap was reached.
 _MEMORY_ERRORS = {"MemoryError", "_ArrayMemoryError", "OutOfMemoryError"}
@@ -138,78 +142,6 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
     return Prepared(rebuilt, job, probes)
 
 
-@dataclass
-class RunReport:
-    """The worker's events boiled down."""
-
-    outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    cell_seconds: dict[int, float] = field(default_factory=dict)
-    probe_seconds: dict[int, float] = field(default_factory=dict)  # test cells, run as probes
-    errors: dict[int, str | None] = field(default_factory=dict)
-    probes: dict[int, ProbeOutcome] = field(default_factory=dict)
-    interrupted: list[str] = field(default_factory=list)
-    killed: list[tuple[str, str]] = field(default_factory=list)  # (unit, why)
-    exits: list[dict[str, Any]] = field(default_factory=list)
-    integrity: list[str] = field(default_factory=list)
-    garbage: int = 0
-    limits: list[tuple[str, str]] = field(default_factory=list)  # (what, unit)
-    child_errors: list[str] = field(default_factory=list)
-    output_over: bool = False
-    skipped_files: list[str] = field(default_factory=list)
-    watchdog: bool = False
-
-
-def _seconds(event: dict[str, Any]) -> float:
-    """An event's duration as the worker measured it; 0 when absent or not a number."""
-    dt = event.get("dt")
-    return float(dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else 0.0
-
-
-def read_events(events: list[dict[str, Any]], *, watchdog: bool = False) -> RunReport:
-    """Fold a worker's events: the last attempt's outputs win; kills accumulate."""
-    report = RunReport(watchdog=watchdog)
-    for event in events:
-        kind = event.get("t")
-        if kind == "attempt":
-            report.probes.clear()
-            report.probe_seconds.clear()
-            report.integrity = []
-        elif kind == "done" and isinstance(event.get("i"), int):
-            outputs = event.get("outputs")
-            report.outputs[event["i"]] = outputs if isinstance(outputs, list) else []
-            report.errors[event["i"]] = event.get("error") if isinstance(event.get("error"), str) else None
-            report.output_over |= bool(event.get("over"))
-            report.cell_seconds[event["i"]] = _seconds(event)
-        elif kind == "interrupted" and event.get("unit"):
-            report.interrupted.append(str(event["unit"]))
-        elif kind == "exit":
-            report.exits.append(event)
-            if event.get("killed"):
-                report.killed.append((str(event.get("unit")), str(event["killed"])))
-        elif kind == "integrity" and isinstance(event.get("changes"), list):
-            report.integrity = [str(c) for c in event["changes"]]
-        elif kind == "record" and isinstance(event.get("k"), int) and isinstance(event.get("r"), str):
-            report.probes[event["k"]] = ProbeOutcome(record=event["r"])
-            report.probe_seconds[event["k"]] = _seconds(event)
-        elif kind == "probe_error" and isinstance(event.get("k"), int):
-            report.probes[event["k"]] = ProbeOutcome(
-                error=(str(event.get("ename")), str(event.get("evalue", ""))))
-            report.probe_seconds[event["k"]] = _seconds(event)
-        elif kind == "limit":
-            report.limits.append((str(event.get("what")), str(event.get("unit"))))
-        elif kind == "garbage":
-            report.garbage += 1
-        elif kind == "child_error":
-            report.child_errors.append(str(event.get("trace", ""))[-500:])
-        elif kind == "skipped_files":
-            report.skipped_files = [str(f) for f in event.get("files", [])]
-    for unit, why in report.killed:
-        if unit.startswith("probe:") and int(unit.split(":")[1]) not in report.probes:
-            reason = "KeyboardInterrupt" if why == "timeout" else f"killed ({why})"
-            report.probes[int(unit.split(":")[1])] = ProbeOutcome(error=(reason, ""))
-    return report
-
-
 def _cell_label(rebuilt: Rebuilt, unit: str) -> str:
     kind, _, number = unit.partition(":")
     if kind == "probe":
@@ -219,35 +151,66 @@ def _cell_label(rebuilt: Rebuilt, unit: str) -> str:
     return f"cell {int(number) + 1}" + (f" ({grade_id})" if grade_id else "")
 
 
-def decide_status(report: RunReport, rebuilt: Rebuilt) -> tuple[str, str]:
-    """The submission's status and its one-line reason (further findings appended)."""
+def decide_status(report: RunReport, rebuilt: Rebuilt, *,
+                  policy: list[str] | None = None) -> tuple[str, str]:
+    """The submission's status and its one-line reason (further findings appended).
+
+    Args:
+        report: what the sandbox observed.
+        rebuilt: the notebook as graded (its tampering findings).
+        policy: the checks that failed because the student's function called what the
+            exercise forbids (e.g. torch in a numpy exercise), as messages.
+    """
     findings: dict[str, list[str]] = {s: [] for s in STATUSES}
     if report.integrity:
         shown = ", ".join(report.integrity[:6]) + (" …" if len(report.integrity) > 6 else "")
         findings["integrity"].append(f"replaced grading machinery: {shown}")
-    if report.garbage:
-        findings["integrity"].append("wrote into the grader's event channel")
     findings["tampered"] += rebuilt.tampering
-    for exit_event in report.exits:
-        unit = exit_event.get("unit")
-        where = f" in {_cell_label(rebuilt, unit)}" if unit else ""
-        if exit_event.get("killed") == "output":
+    if report.violations:
+        more = len(report.violations) - 3
+        findings["tampered"].append("wrote into the grader's channel: " + "; ".join(report.violations[:3])
+                                    + (f" (and {more} more)" if more > 0 else ""))
+    findings["policy"] += policy or []
+    _exit_findings(report, rebuilt, findings)
+    _limit_findings(report, rebuilt, findings)
+    for unit in dict.fromkeys(report.interrupted):
+        findings["timeout"].append(f"{_cell_label(rebuilt, unit)} ran past its time budget (interrupted)")
+    for status in STATUSES:
+        if findings[status]:
+            others = [f for s in STATUSES if s != status for f in findings[s]]
+            reason = "; ".join(dict.fromkeys(findings[status]))
+            if others:
+                reason += " | also: " + "; ".join(dict.fromkeys(others))
+            return status, reason
+    return "ok", "; ".join(rebuilt.notes)
+
+
+def _exit_findings(report: RunReport, rebuilt: Rebuilt, findings: dict[str, list[str]]) -> None:
+    """How each attempt's process ended, as the zygote saw it."""
+    for event in report.exits:
+        where = f" in {_cell_label(rebuilt, event.unit)}" if event.unit else ""
+        if event.killed == "output":
             findings["resource_limit"].append(f"output flood{where} (stopped)")
-        elif exit_event.get("killed") == "timeout":
-            findings["timeout"].append(f"{_cell_label(rebuilt, unit) if unit else 'notebook'} "
+        elif event.killed == "timeout":
+            findings["timeout"].append(f"{_cell_label(rebuilt, event.unit) if event.unit else 'notebook'} "
                                        "did not stop when interrupted (killed)")
-        elif exit_event.get("signal") in _LIMIT_SIGNALS:
-            findings["resource_limit"].append(f"{_LIMIT_SIGNALS[exit_event['signal']]} limit{where}")
-        elif "signal" in exit_event:
-            findings["crashed"].append(f"process killed by {exit_event['signal']}{where}")
-        elif exit_event.get("code") not in (0, None) or not exit_event.get("finished", True):
-            findings["crashed"].append(f"process exited with code {exit_event.get('code')}{where}")
+        elif event.signal in _LIMIT_SIGNALS:
+            findings["resource_limit"].append(f"{_LIMIT_SIGNALS[event.signal]} limit{where}")
+        elif event.signal is not None:
+            findings["crashed"].append(f"process killed by {event.signal}{where}")
+        elif event.code not in (0, None) or not event.finished:
+            findings["crashed"].append(f"process exited with code {event.code}{where}")
     if report.child_errors:
         findings["crashed"].append("the notebook's process failed outside any cell")
     if report.watchdog:
         findings["crashed"].append("the sandbox stopped responding (killed by the grader's watchdog)")
+
+
+def _limit_findings(report: RunReport, rebuilt: Rebuilt, findings: dict[str, list[str]]) -> None:
+    """Resource caps reached: reported by the zygote, or raised in a cell."""
     for what, unit in report.limits:
-        findings["resource_limit"].append(f"{what} limit reached in {_cell_label(rebuilt, unit)}")
+        label = _cell_label(rebuilt, unit) if unit else "the notebook"
+        findings["resource_limit"].append(f"{what} limit reached in {label}")
     if report.output_over:
         findings["resource_limit"].append("output size limit reached (output truncated)")
     for index, outputs in report.outputs.items():
@@ -262,17 +225,6 @@ def decide_status(report: RunReport, rebuilt: Rebuilt) -> tuple[str, str]:
                 findings["resource_limit"].append(f"process limit in {label}")
             elif name == "OutputLimitExceeded":
                 findings["resource_limit"].append(f"output size limit in {label}")
-    for unit in dict.fromkeys(report.interrupted):
-        findings["timeout"].append(f"{_cell_label(rebuilt, unit)} ran past its time budget (interrupted)")
-    for status in STATUSES:
-        if findings[status]:
-            others = [f for s in STATUSES if s != status for f in findings[s]]
-            first = list(dict.fromkeys(findings[status]))
-            reason = "; ".join(first)
-            if others:
-                reason += " | also: " + "; ".join(dict.fromkeys(others))
-            return status, reason
-    return "ok", "; ".join(rebuilt.notes)
 
 
 def assemble(template: Template, prepared: Prepared, report: RunReport, *,
@@ -315,7 +267,7 @@ def _not_run_output(index: int, report: RunReport, rebuilt: Rebuilt) -> dict[str
     unit = f"cell:{index}"
     killed = dict(report.killed)
     why = "it was stopped: " + killed[unit] if unit in killed else "the notebook ended before it"
-    if any(e.get("unit") == unit and ("signal" in e or e.get("code")) for e in report.exits):
+    if any(e.unit == unit and (e.signal is not None or e.code) for e in report.exits):
         why = "it ended the notebook's process"
     return {"output_type": "stream", "name": "stderr",
             "text": f"[grader] {_cell_label(rebuilt, unit)} was skipped: {why}; "
@@ -367,7 +319,8 @@ def grade_notebook(template: Template, student: str, folder: Path, run: Any, set
     report = read_events(events, watchdog=watchdog)
     language = template.language if template.language != "en" else settings.language
     notebook, cells = assemble(template, prepared, report, language=language)
-    status, reason = decide_status(report, prepared.rebuilt)
+    policy = [m for c in cells for m in c.policy_messages]
+    status, reason = decide_status(report, prepared.rebuilt, policy=policy)
     internal = [m for c in cells for m in c.internal_errors]
     if internal:
         reason += " | checker error (not the student's fault): " + internal[0]

@@ -9,6 +9,7 @@ errors) followed by the grader's verdict, which is what nbgrader's
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,12 @@ class CellVerdict:
     def internal_errors(self) -> list[str]:
         return [v.message for _, v in self.verdicts if v.internal]
 
+    @property
+    def policy_messages(self) -> list[str]:
+        """The first check of this cell failed for calling what its exercise forbids, if any."""
+        lines = [f"{self.grade_id}: {v.message.splitlines()[0]}" for _, v in self.verdicts if v.policy]
+        return lines[:1]
+
 
 _NOT_RUN = {
     "KeyboardInterrupt": Text("did not finish within the time allowed for one check",
@@ -55,17 +62,24 @@ _NOT_RUN = {
 }
 
 
+_BUILTIN_EXCEPTIONS = {name for name, value in vars(builtins).items()
+                       if isinstance(value, type) and issubclass(value, BaseException)}
+
+
 def judge_probe(call: CheckCall, outcome: ProbeOutcome, *, language: str) -> Verdict:
     """A verdict for one call, from its record or from why it has none."""
     if outcome.record is not None:
         verdict = judge_check(call.name, outcome.record, call.params)
         if not verdict.passed and verdict.failure is not None:
             return Verdict(verdict.name, False, verdict.failure.message(language), verdict.failure,
-                           verdict.internal)
+                           verdict.internal, verdict.policy)
         return verdict
     kind, message = outcome.error or ("not_run", "")
-    text = _NOT_RUN.get(kind) or Text(f"could not be run ({kind}: {message})",
-                                      f"无法运行（{kind}：{message}）")
+    if call.hidden:  # the student's exception may carry a hidden input: name only its kind
+        kind = kind if kind in _NOT_RUN or kind in _BUILTIN_EXCEPTIONS else "an exception"
+        message = ""
+    text = _NOT_RUN.get(kind) or Text(f"could not be run ({kind}" + (f": {message})" if message else ")"),
+                                      f"无法运行（{kind}" + (f"：{message}）" if message else "）"))
     prefix = f"[hidden check {call.name}] " if call.hidden else ""
     name = ", ".join(call.functions.values()) or call.name
     return Verdict(call.name, False, f"{prefix}{name}: {text.render(language)}")

@@ -8,7 +8,6 @@ in case the sandbox itself stops answering, and then starts a fresh one.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import shutil
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import sandbox
+from autograder import protocol, sandbox
 
 #: seconds a zygote may take to start (imports torch, numpy, matplotlib, IPython).
 START_TIMEOUT = 120.0
@@ -36,9 +35,10 @@ class WorkerError(RuntimeError):
 class JobResult:
     """Everything a worker reported for one submission."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[protocol.Message] = field(default_factory=list)
     watchdog: bool = False
     seconds: float = 0.0
+    failure: str = ""  # why the watchdog gave up on the sandbox, in words
 
 
 def _copy_submission(source: Path, inbox: Path) -> list[str]:
@@ -93,7 +93,7 @@ class Worker:
         self.stderr_tail: list[str] = []
         threading.Thread(target=self._drain_stderr, args=(self.process,), daemon=True).start()
         message = self._next(time.monotonic() + START_TIMEOUT)
-        if message is None or message.get("t") != "ready":
+        if not isinstance(message, protocol.Ready):
             self.stop()
             tail = "".join(self.stderr_tail[-20:])
             raise WorkerError(f"grading worker {self.index} did not start: {tail.strip() or message}")
@@ -110,7 +110,8 @@ class Worker:
         for line in process.stderr:
             self.stderr_tail = (self.stderr_tail + [line])[-50:]
 
-    def _next(self, deadline: float) -> dict[str, Any] | None:
+    def _next(self, deadline: float) -> protocol.Message | None:
+        """The zygote's next message (a line it should not have sent becomes a Violation)."""
         try:
             line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
@@ -118,46 +119,67 @@ class Worker:
         if line is None:
             return None
         try:
-            return json.loads(line)
-        except ValueError:
-            return {"t": "garbage"}
+            return protocol.decode(line, protocol.FROM_ZYGOTE)
+        except protocol.ProtocolError as error:
+            return protocol.Violation(f"the sandbox sent {error}"[:protocol.MAX_TEXT], None)
+
+    def _send(self, message: protocol.Message) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(protocol.encode(message).decode())
+        self.process.stdin.flush()
 
     def run(self, job: dict[str, Any], files: Path) -> JobResult:
-        """Grade-run one submission folder; never raises for anything the submission does."""
+        """Grade-run one submission folder; never raises for anything the submission does.
+
+        ``job`` holds ``cells``, ``limits`` and ``probes``; the probes are sent only when the
+        sandbox asks for them, after the cells of each attempt have run.
+        """
         if self.process is None or self.process.poll() is not None:
             self.start()
-        assert self.process is not None and self.process.stdin is not None
         for entry in self.inbox.iterdir():
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         skipped = _copy_submission(files, self.inbox)
-        job = {**job, **sandbox.paths(self.plan.kind, self.inbox, self.host_work, self.host_tmp),
-               "uid": self.uid}
+        where = sandbox.paths(self.plan.kind, self.inbox, self.host_work, self.host_tmp)
         started = time.monotonic()
         result = JobResult()
         if skipped:
-            result.events.append({"t": "skipped_files", "files": skipped})
-        self.process.stdin.write(json.dumps({"job": job}) + "\n")
-        self.process.stdin.flush()
+            result.events.append(protocol.SkippedFiles(skipped))
+        self._send(protocol.Job(job["cells"], job["limits"], uid=self.uid, **where))
         deadline = started + float(job["limits"]["notebook_timeout"]) + WATCHDOG_MARGIN
         while True:
             message = self._next(deadline)
             if message is None:
                 result.watchdog = True
+                result.failure = self._failure(deadline)
                 self.stop()
                 break
+            if isinstance(message, protocol.ProbesWanted):
+                self._send(protocol.Probes(job["probes"]))
+                continue
             result.events.append(message)
-            if message.get("t") == "job_end":
+            if isinstance(message, protocol.JobEnd):
                 break
         result.seconds = time.monotonic() - started
         return result
+
+    def _failure(self, deadline: float) -> str:
+        """Why the sandbox stopped answering: it ended (how), or it overran the watchdog."""
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return (f"it did not answer within {WATCHDOG_MARGIN:g} s after the notebook's time "
+                    "budget")
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        tail = "".join(self.stderr_tail[-3:]).strip().splitlines()
+        return f"its process ended ({how})" + (f": {tail[-1][:200]}" if tail else "")
 
     def stop(self) -> None:
         if self.process is None:
             return
         try:
             if self.process.poll() is None and self.process.stdin:
-                self.process.stdin.write(json.dumps({"quit": True}) + "\n")
-                self.process.stdin.flush()
+                self._send(protocol.Quit())
                 self.process.wait(timeout=2)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             pass

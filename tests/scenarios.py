@@ -263,6 +263,90 @@ def _lms_import(entries: dict[str, tuple[int, str]]) -> Callable[[Course, Path, 
 
     return arrange
 
+# issue 15, 1a: patch numpy, then claim over the channel that nothing was replaced
+_FORGE_INTEGRITY = '''
+import json, os, threading, time
+import numpy as np
+np.allclose = lambda *a, **k: True
+def forge(kind, **fields):
+    try:
+        os.write(3, (json.dumps({"t": kind, **fields}) + "\\n").encode())
+    except OSError:
+        pass
+forge("integrity", changes=[])
+forge("integrity_report", token="guess", changes=[])
+def keep_forging():
+    for _ in range(100):
+        forge("integrity_report", token="guess", changes=[])
+        forge("finished", token="guess", changes=[])
+        time.sleep(0.02)
+threading.Thread(target=keep_forging, daemon=True).start()
+'''
+
+# issue 15, 1b: look for the hidden checks' parameters and inputs, and smuggle them into outputs
+_SMUGGLE_HIDDEN = '''
+import gc, json, os, threading
+def hidden_things():
+    found = []
+    for obj in gc.get_objects():  # type(), not isinstance(): no attribute of obj is looked up
+        if type(obj) is dict and type(obj.get("probes")) is list \
+                or type(obj).__name__ in ("RunProbe", "Probes"):
+            found.append(repr(obj)[:300])
+    return found
+print("FOUND BEFORE CHECKS:", hidden_things())
+seen = threading.Event()
+def smuggle():
+    while True:
+        things = hidden_things()
+        if things:
+            outputs = [{"output_type": "stream", "name": "stdout", "text": "SMUGGLED " + " ".join(things)}]
+            for index in range(12):
+                os.write(3, (json.dumps({"t": "cell_done", "token": "?", "index": index, "outputs": outputs,
+                                          "error": None, "over": False, "dt": 0.0}) + "\\n").encode())
+            print("SMUGGLED", things)
+            seen.set()
+            return
+threading.Thread(target=smuggle, daemon=True).start()
+_tanh = tanh_forward
+def tanh_forward(x):
+    seen.wait(2)
+    print("INPUT", x.tolist())
+    return _tanh(x)
+'''
+
+# issue 15, 7: a thread patches numpy while the checks run (after the last cell)
+_LATE_PATCH = '''
+import threading
+import numpy as np
+called, patched = threading.Event(), threading.Event()
+def patch_later():
+    called.wait()
+    np.allclose = lambda *a, **k: True
+    patched.set()
+threading.Thread(target=patch_later, daemon=True).start()
+_tanh = tanh_forward
+def tanh_forward(x):
+    called.set()
+    patched.wait(2)
+    return _tanh(x)
+'''
+
+# issue 15, 8: numpy exercises answered by calling torch (renamed, and through autograd)
+_TORCH_ANSWERS = '''
+import torch as np_helpers
+def relu_forward(x):
+    return np_helpers.relu(np_helpers.from_numpy(x)).numpy()
+def relu_backward(dout, x):
+    t = np_helpers.from_numpy(x).requires_grad_()
+    t.relu().backward(np_helpers.from_numpy(dout))
+    return t.grad.numpy()
+'''
+
+# torch used outside the graded functions (a demo): allowed
+_TORCH_DEMO = '''
+import torch
+print("demo:", torch.sigmoid(torch.tensor([0.0])).item(), relu_forward(np.array([-1.0, 2.0])))
+'''
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("correct", _perfect, "ok", 3),
@@ -356,6 +440,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         "lms-dot-entries/.": (stat.S_IFREG, "{perfect}"),
         ".._7_assignsubmission_file_/mini.ipynb": (stat.S_IFREG, "{perfect}"),
         "lms-dot-entries/mini.ipynb": (stat.S_IFREG, "{perfect}")})),
+    # issue 15: the grading channel, integrity at every judging point, the torch policy
+    Scenario("forged-integrity-line", _extra(_wrong, _FORGE_INTEGRITY, at_end=False), "integrity", 2),
+    Scenario("smuggled-hidden-inputs", _extra(_perfect, _SMUGGLE_HIDDEN), "tampered", 3),
+    Scenario("malformed-channel-line", _extra(
+        _perfect, "import os\nos.write(3, b'{\"t\": \"interrupted\", \"unit\": \"probe:x\"}\\n')\n"
+                  "os.write(3, bytes(range(256)) + b'\\n')"), "tampered", 3),
+    Scenario("late-numpy-patch-thread", _extra(_wrong, _LATE_PATCH), "integrity", 2),
+    Scenario("torch-answers", _extra(_perfect, _TORCH_ANSWERS), "policy", 1),
+    Scenario("torch-in-a-demo-cell", _extra(_perfect, _TORCH_DEMO), "ok", 3),
 )
 
 

@@ -286,7 +286,8 @@ WRONG: list[tuple[str, Callable[..., Any], dict[str, Any], tuple[str, ...]]] = [
     ("relu_forward", _relu_float32, {},
      (r"^relu_forward: output: has the wrong dtype", r"expected float64, got float32")),
     ("relu_forward", _relu_torch, {},
-     (r"^relu_forward: output: returned a torch\.Tensor, expected a numpy array",)),
+     # a numpy exercise answered with torch: the policy says so before any type mismatch
+     (r"^relu_forward: your function calls torch \(torch\.from_numpy, torch\.relu\)",)),
     ("gelu_backward", _not_implemented, {},
      (r"^gelu_backward: dx: not implemented yet", r"replace `raise NotImplementedError`")),
     ("maxout_backward", _not_implemented, {}, (r"^maxout_backward: not implemented yet",)),

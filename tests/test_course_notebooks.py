@@ -12,8 +12,8 @@ import pytest
 
 from autograder import classgen
 from autograder.course import Course
-from autograder.feedback import hidden_leaks
 from autograder.grading import load_assignment
+from autograder.leaks import hidden_leaks
 from autograder.nbgrader_bridge import generate_assignment
 from autograder.release import MARKERS, leaks
 from tests.conftest import ROOT, run_cli

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import protocol
 from autograder.course import Course
 from tests.conftest import TEST_COURSE, require_sandbox, run_cli, sandbox_available
 from tests.scenarios import SCENARIOS, Scenario, write_class
@@ -164,7 +165,7 @@ def test_no_process_outlives_a_submission(tmp_path: Path) -> None:
     try:
         result = worker.run({"cells": [{"index": i, "source": c} for i, c in enumerate(cells)],
                              "probes": [], "limits": limits}, tmp_path)
-        assert result.events[-1] == {"t": "job_end"}
+        assert isinstance(result.events[-1], protocol.JobEnd)
         leftovers = [p.name for p in Path("/proc").iterdir()
                      if p.name.isdigit() and _uid(p) == worker.uid]
         assert leftovers == []
@@ -192,7 +193,7 @@ def test_no_state_reaches_the_next_submission(tmp_path: Path) -> None:
         for source in (leave, look):
             result = worker.run({"cells": [{"index": 0, "source": source}], "probes": [],
                                  "limits": limits}, tmp_path)
-            outputs += [json.dumps(e) for e in result.events if e.get("t") == "done"]
+            outputs += [json.dumps(e.outputs) for e in result.events if isinstance(e, protocol.CellResult)]
         assert "SEEN: [False, False, False, False, False]" in outputs[-1]
     finally:
         worker.close()
@@ -313,3 +314,32 @@ def test_feedback_stays_bounded_with_200k_cell_notebooks(graded: dict) -> None:
     run_cli("feedback", "mini", "--student", "correct", "--course-dir", str(course_dir),
             repo=TEST_COURSE, timeout=300)
     assert sorted(p.name for p in (course_dir / "feedback" / "correct" / "mini").iterdir()) == ["mini.html"]
+def test_forged_channel_lines_never_pass_for_the_graders_own(graded: dict) -> None:
+    """Issue 15, 1a and 1c: forgeries are refused, named in the reason, and change no verdict."""
+    forged = graded["rows"]["forged-integrity-line"]["reason"]
+    assert "numpy.allclose" in forged and "wrote into the grader's channel" in forged
+    malformed = graded["rows"]["malformed-channel-line"]["reason"]
+    assert "unknown message kind 'interrupted'" in malformed and "not JSON" in malformed
+
+
+def test_hidden_parameters_and_inputs_never_reach_the_students_outputs(graded: dict, test_course) -> None:
+    """Issue 15, 1b: nothing printed or written while the checks run reaches the graded notebook."""
+    from autograder.grading import load_assignment
+    from autograder.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
+
+    template = load_assignment(test_course, "mini")
+    path = graded["course_dir"] / "autograded" / "smuggled-hidden-inputs" / "mini" / "mini.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    assert output_leaks(notebook, parameters=hidden_parameter_texts(template),
+                        inputs=hidden_input_values(template)) == []
+    outputs = _outputs(graded, "smuggled-hidden-inputs")
+    assert "FOUND BEFORE CHECKS: []" in outputs  # the cells ran before any check was sent
+    assert "SMUGGLED" not in outputs and "INPUT" not in outputs
+
+
+def test_a_numpy_exercise_answered_with_torch_names_the_torch_function(graded: dict) -> None:
+    """Issue 15, 8: the check fails with the function named; a torch demo cell is not affected."""
+    reason = graded["rows"]["torch-answers"]["reason"]
+    assert "torch.relu" in reason and "numpy only" in reason
+    assert "your function calls torch" in _outputs(graded, "torch-answers")
+    assert "demo: 0.5" in _outputs(graded, "torch-in-a-demo-cell")

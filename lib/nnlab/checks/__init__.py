@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nnlab.checks import codec
+from nnlab.checks import codec, policy
 from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register, registry
 from nnlab.i18n import Text
 
@@ -73,9 +73,17 @@ def get_spec(name: str) -> Spec:
 
 
 def run_check(name: str, functions: Mapping[str, Any], params: Params) -> str:
-    """The untrusted step: call student code and return the encoded record."""
+    """The untrusted step: call student code and return the encoded record.
+
+    For a ``numpy_only`` check, the torch functions the student's code called are added
+    to the record (under :data:`policy.RECORD_KEY`) for the judge to fail it.
+    """
     spec = get_spec(name)
-    return codec.encode(spec.run(functions, params))
+    with policy.collecting(spec.numpy_only) as torch_calls:
+        record = spec.run(functions, params)
+    if torch_calls and isinstance(record, dict):
+        record = {**record, policy.RECORD_KEY: sorted(torch_calls)}
+    return codec.encode(record)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,8 @@ class Verdict:
         message: the student-facing message (empty when passed).
         failure: the failure itself, for rendering in another language.
         internal: True when the checker itself failed (needs an instructor's look).
+        policy: True when it failed because the student's function called what the
+            exercise forbids (torch in a numpy exercise), whatever its values.
     """
 
     name: str
@@ -95,6 +105,7 @@ class Verdict:
     message: str = ""
     failure: CheckFailed | None = None
     internal: bool = False
+    policy: bool = False
 
 
 def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
@@ -104,6 +115,14 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
         record = codec.decode(encoded_record)
         if not isinstance(record, dict):
             raise codec.RecordError("record is not a mapping")
+        if policy.RECORD_KEY in record:
+            try:
+                torch_calls = policy.validate(record.pop(policy.RECORD_KEY))
+            except ValueError as error:
+                raise codec.RecordError(str(error)) from None
+            failure = _torch_failure(name, torch_calls)
+            failure.hidden, failure.check_name = bool(params.get("hidden")), name
+            return Verdict(name, False, failure.message(), failure, policy=True)
         spec.judge(record, params)
     except CheckFailed as failure:
         failure.hidden = bool(params.get("hidden"))
@@ -128,6 +147,23 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
         failure.check_name = name
         return Verdict(name, False, failure.message(), failure, internal=True)
     return Verdict(name, True)
+
+
+def _torch_failure(name: str, torch_calls: list[str]) -> CheckFailed:
+    """The failure of a numpy exercise answered with torch (shown for hidden checks too)."""
+    called = ", ".join(torch_calls)
+    return CheckFailed(
+        Text(name),
+        Text(f"your function calls torch ({called}); this exercise is to be written with numpy only",
+             f"你的函数调用了 torch（{called}）；本练习只能用 numpy 完成"),
+        cause=Text("the checks compare with torch, so calling torch would pass without the "
+                   "formula you are here to learn.",
+                   "检查本身就是与 torch 比较，调用 torch 虽能通过，却没有练到要学的公式。"),
+        next_step=Text("write the computation with numpy operations (np.exp, np.maximum, "
+                       "np.where, ...); keep torch for your own experiments outside this function.",
+                       "用 numpy 运算（np.exp、np.maximum、np.where 等）写出计算；"
+                       "torch 只在此函数之外做自己的实验。"),
+    )
 
 
 _results: dict[tuple[str, str], bool] = {}

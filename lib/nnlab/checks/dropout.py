@@ -184,6 +184,7 @@ register(Spec(
     Text("dropout_forward: inverted and vanilla dropout, train and test, agree with torch",
          "dropout_forward：inverted 与普通 dropout 的训练/测试输出与 torch 一致"),
     ("forward",), _dropout_run, _dropout_judge, {"seed": 0, "shape": (100, 50), "p_drop": 0.2},
+    numpy_only=True,
 ))
 
 
@@ -231,6 +232,7 @@ register(Spec(
          "dropout_backward 让 dout 按掩码回传（与 autograd 一致）"),
     ("forward", "backward"), _dropout_backward_run, _dropout_backward_judge,
     {"seed": 0, "shape": (40, 30), "p_drop": 0.3},
+    numpy_only=True,
 ))
 
 
@@ -307,6 +309,7 @@ register(Spec(
          "dropconnect_forward 丢弃权重（掩码与 W 同形状），与 torch 矩阵乘法一致"),
     ("function",), _dropconnect_run, _dropconnect_judge,
     {"seed": 0, "N": 8, "D": 60, "H": 50, "p_drop": 0.3},
+    numpy_only=True,
 ))
 
 

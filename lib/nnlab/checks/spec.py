@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from nnlab.checks import policy
 from nnlab.i18n import Text
 
 Params = Mapping[str, Any]
@@ -103,6 +104,8 @@ class Spec:
             Runs in the student's process; must only call, never judge.
         judge: ``judge(record, params) -> None``: raises :class:`CheckFailed`.
             Runs in a trusted process; must regenerate every input itself.
+        numpy_only: the exercise is to be written with numpy: a student function that
+            calls into torch while the check runs fails it (see :mod:`nnlab.checks.policy`).
     """
 
     name: str
@@ -112,6 +115,7 @@ class Spec:
     run: Callable[[Mapping[str, Callable[..., Any]], Params], Record]
     judge: Callable[[Record, Params], None]
     params: Mapping[str, Any] = field(default_factory=dict)
+    numpy_only: bool = False
 
     def bind(
         self, functions: tuple[Any, ...], options: Mapping[str, Any]
@@ -183,7 +187,8 @@ def call(function: Any, *args: Any, **kwargs: Any) -> Record:
         try:
             import numpy as np
 
-            with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+            with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"), \
+                    policy.watching((*args, *kwargs.values())):
                 value = function(*args, **kwargs)
         except Exception as error:  # student code may raise anything
             return {"error": [type(error).__name__, str(error)[:500], _student_frame(error)]}

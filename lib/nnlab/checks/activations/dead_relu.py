@@ -74,4 +74,5 @@ register(Spec(
     "dead_relu_fraction", NOTEBOOK,
     Text("dead_relu_fraction matches a torch measurement", "dead_relu_fraction 与 torch 测量一致"),
     ("function",), _dead_run, _dead_judge, {"seed": 0, "N": 64, "H": 40},
+    numpy_only=True,
 ))

@@ -128,7 +128,7 @@ def _elementwise(
             raise _diagnose(failure, record, expected, known, close_cause) from None
         _expect_quiet(record, what, causes.get("extreme"))
 
-    return register(Spec(name, NOTEBOOK, title, ("function",), run, judge, defaults))
+    return register(Spec(name, NOTEBOOK, title, ("function",), run, judge, defaults, numpy_only=True))
 
 
 _STABLE = Text(

@@ -90,4 +90,5 @@ for _direction in ("forward", "backward"):
         Text(f"maxout_{_direction} matches torch", f"maxout_{_direction} 与 torch 一致"),
         ("function",), partial(_maxout_run, _direction), partial(_maxout_judge, _direction),
         {"seed": 0, "N": 5, "D": 4, "H": 3, "k": 2},
+        numpy_only=True,
     ))

@@ -90,4 +90,5 @@ for _direction in ("forward", "backward"):
         Text(f"prelu_{_direction} matches torch PReLU", f"prelu_{_direction} 与 torch PReLU 一致"),
         ("function",), partial(_prelu_run, _direction), partial(_prelu_judge, _direction),
         {"seed": 0, "shape": _SHAPE_DEFAULT, "alpha": 0.25},
+        numpy_only=True,
     ))

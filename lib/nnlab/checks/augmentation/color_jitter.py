@@ -214,4 +214,5 @@ register(Spec(
          "color_jitter 与 torchvision 的亮度/对比度/饱和度混合公式一致"),
     ("function",), _jitter_run, _jitter_judge,
     {"seed": 0, "N": 300, "H": 6, "W": 6, "brightness": 0.4, "contrast": 0.4, "saturation": 0.4},
+    numpy_only=True,
 ))

@@ -76,4 +76,5 @@ register(Spec(
          "cutout 每张图像置零一个 size×size 方块（在边界处截断）"),
     ("function",), _cutout_run, _cutout_judge,
     {"seed": 0, "N": 300, "H": 10, "W": 10, "C": 3, "size": 4},
+    numpy_only=True,
 ))

@@ -69,6 +69,7 @@ register(Spec(
          "horizontal_flip 以概率 p 镜像图像（与 torch.flip 一致）"),
     ("function",), _flip_run, _flip_judge,
     {"seed": 0, "N": 400, "H": 5, "W": 6, "C": 3, "p_flip": 0.3},
+    numpy_only=True,
 ))
 
 
@@ -129,4 +130,5 @@ register(Spec(
          "random_crop 从补零后的图像中裁剪窗口（torch pad），偏移均匀分布"),
     ("function",), _crop_run, _crop_judge,
     {"seed": 0, "N": 400, "H": 8, "W": 8, "C": 3, "size": 8, "padding": 2},
+    numpy_only=True,
 ))

@@ -114,4 +114,5 @@ register(Spec(
          "mixup 以 λ ~ Beta(α, α) 混合图像对及其标签"),
     ("function",), _mixup_run, _mixup_judge,
     {"seed": 0, "N": 300, "H": 4, "W": 4, "C": 3, "num_classes": 5, "alpha": 0.4},
+    numpy_only=True,
 ))

@@ -257,4 +257,5 @@ register(Spec(
     ("function",), _stats_run, _stats_judge,
     {"seed": 0, "dims": (256,) * 5, "batch_size": 16,
      "settings": (("tanh", 0.2), ("tanh", "xavier"), ("relu", "xavier"), ("relu", "kaiming"))},
+    numpy_only=True,
 ))

@@ -98,6 +98,7 @@ register(Spec(
          "fan_in_fan_out 与 torch 一致（全连接、一维/二维/三维卷积）"),
     ("function",), _fan_run, _fan_judge,
     {"shapes": ((128, 64), (10, 1), (64, 3, 3, 3), (96, 3, 11, 11), (16, 8, 5), (8, 4, 3, 3, 3))},
+    numpy_only=True,
 ))
 
 
@@ -169,4 +170,5 @@ for _name, _method, _torch in (
              f"{_name} 与 torch.nn.init.{_torch} 的标准差一致"),
         ("function",), _std_run, partial(_std_judge, _name, _method),
         {"fan_ins": (64, 3, 27, 256, 4096, 1)},
+        numpy_only=True,
     ))

@@ -228,4 +228,5 @@ register(Spec(
          "init_weights 的权重标准差与 torch.nn.init 一致（5 个标准误差内）"),
     ("function",), _init_run, _init_judge,
     {"seed": 0, "shapes": ((256, 128), (32, 16, 3, 3), (64, 8, 5))},
+    numpy_only=True,
 ))

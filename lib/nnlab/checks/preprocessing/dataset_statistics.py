@@ -87,4 +87,4 @@ _STAT_DEFAULTS = {"seed": 0, "source": "shapes", "shape": (64, 32, 32, 3)}
 for _function in ("mean_image", "channel_mean", "channel_std"):
     register(Spec(_function, NOTEBOOK, _STAT_TITLES[_function], ("function",),
                   partial(_statistic_run, _function), partial(_statistic_judge, _function),
-                  dict(_STAT_DEFAULTS)))
+                  dict(_STAT_DEFAULTS), numpy_only=True))

@@ -114,4 +114,5 @@ register(Spec(
          "fit_transform_splits 对每个划分都使用训练集的统计量"),
     ("function",), _splits_run, _splits_judge,
     {"seed": 0, "source": "shapes", "shape": (64, 32, 32, 3), "n_val": 24, "n_test": 16},
+    numpy_only=True,
 ))

@@ -150,4 +150,5 @@ register(Spec(
     Text("standardize matches torchvision-style Normalize", "standardize 与 torchvision 式的 Normalize 一致"),
     ("function",), _standardize_run, _standardize_judge,
     {"seed": 0, "source": "shapes", "shape": (64, 32, 32, 3), "mode": "channel_std"},
+    numpy_only=True,
 ))

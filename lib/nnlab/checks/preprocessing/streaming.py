@@ -106,6 +106,7 @@ register(Spec(
          "merge_channel_stats：两个 (count, mean, m2) 摘要合并为并集的摘要，与 torch 一致"),
     ("function",), _merge_run, _merge_judge,
     {"seed": 0, "num_batches": 2, "max_batch": 6, "H": 4, "W": 5, "C": 3},
+    numpy_only=True,
 ))
 
 
@@ -169,4 +170,5 @@ register(Spec(
          "streaming_channel_stats：一次遍历各批得到与 torch 一致的逐通道均值和标准差"),
     ("function",), _stream_run, _stream_judge,
     {"seed": 0, "num_batches": 7, "max_batch": 6, "H": 4, "W": 5, "C": 3},
+    numpy_only=True,
 ))

@@ -123,6 +123,7 @@ register(Spec(
          "batchnorm_forward 与 torch.nn.functional.batch_norm 一致（训练与测试）"),
     ("forward",), _bn_forward_run, _bn_forward_judge,
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+    numpy_only=True,
 ))
 
 
@@ -189,6 +190,7 @@ register(Spec(
     Text("batchnorm_backward matches torch autograd", "batchnorm_backward 与 torch autograd 一致"),
     ("forward", "backward"), _bn_backward_run, _bn_backward_judge_for("batchnorm_backward"),
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+    numpy_only=True,
 ))
 
 register(Spec(
@@ -197,4 +199,5 @@ register(Spec(
          "batchnorm_backward_alt（化简后的推导）与 torch autograd 一致"),
     ("forward", "backward"), _bn_backward_run, _bn_backward_judge_for("batchnorm_backward_alt"),
     {"seed": 0, "N": 8, "D": 5, "momentum": 0.1, "eps": 1e-5},
+    numpy_only=True,
 ))

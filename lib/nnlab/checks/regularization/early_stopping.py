@@ -138,4 +138,5 @@ register(Spec(
     Text("EarlyStopping stops after `patience` steps without a new best, keeps a copy of the best params",
          "EarlyStopping 连续 patience 步无提升即停止，并保存最好参数的副本"),
     ("cls",), _es_run, _es_judge, {"seed": 0, "patience": 2},
+    numpy_only=True,
 ))

@@ -38,4 +38,5 @@ register(Spec(
     "ensemble_predict", NOTEBOOK,
     Text("ensemble_predict averages the models' probabilities", "ensemble_predict 对各模型的概率取平均"),
     ("function",), _ensemble_run, _ensemble_judge, {"seed": 0, "M": 5, "N": 7, "C": 4},
+    numpy_only=True,
 ))

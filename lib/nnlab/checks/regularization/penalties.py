@@ -71,4 +71,5 @@ for _kind in ("l2", "l1", "elastic_net"):
              f"{_kind}_penalty：loss 与 dW 与 torch autograd 一致"),
         ("function",), partial(_penalty_run, _kind), partial(_penalty_judge, _kind),
         {"seed": 0, "shape": (5, 4), "lam": 0.1, **({"beta": 0.5} if _kind == "elastic_net" else {})},
+        numpy_only=True,
     ))

@@ -185,4 +185,5 @@ register(Spec(
          "stochastic_depth：训练时整批（论文）或按样本跳过，测试时取期望"),
     ("function",), _run, _judge,
     {"seed": 0, "shape": (500, 4), "p_survive": 0.8, "calls": 400},
+    numpy_only=True,
 ))

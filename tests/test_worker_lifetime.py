@@ -1,0 +1,66 @@
+"""A grading worker's sandbox lives as long as the grader, not as long as the thread that started it.
+
+Issue 15, 9: without bubblewrap in between, the zygote asked Linux to kill it when its
+parent *thread* ended (``PR_SET_PDEATHSIG``), and the grader starts workers from
+short-lived threads; every zygote died right after warming up, and a job sent to it in
+that moment came back as "stopped responding". Without bubblewrap on purpose here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from autograder import sandbox
+from autograder.worker import Worker
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_sandbox_outlives_the_thread_that_started_it() -> None:
+    worker = Worker(0, sandbox.SandboxPlan("none", "", False))
+    try:
+        starter = threading.Thread(target=worker.start)
+        starter.start()
+        starter.join()
+        time.sleep(1.5)  # three times the zygote's orphan check interval
+        assert worker.process is not None and worker.process.poll() is None
+    finally:
+        worker.close()
+
+
+def test_the_sandbox_ends_when_the_grader_is_killed(tmp_path) -> None:
+    script = textwrap.dedent("""
+        import sys
+        from autograder import sandbox
+        from autograder.worker import Worker
+        worker = Worker(0, sandbox.SandboxPlan("none", "", False))
+        worker.start()
+        print(worker.process.pid, flush=True)
+        sys.stdin.read()
+    """)
+    grader = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        zygote = int(grader.stdout.readline())
+        grader.kill()
+        grader.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(zygote):
+            time.sleep(0.1)
+        assert not _alive(zygote)
+    finally:
+        grader.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
