@@ -120,6 +120,9 @@ def read_timestamp(folder: Path) -> Stamp:
         return Stamp(None, f"{FILENAME} could not be read ({error.strerror})", present=True)
     if not text:
         return Stamp(None, f"{FILENAME} is empty; graded as if it had no time", present=True)
+    if len(raw) > 4 * MAX_CHARS:
+        return Stamp(None, f"{FILENAME} ignored: more than {4 * MAX_CHARS} bytes; a timestamp has at "
+                     f"most {MAX_CHARS} characters; graded as if it had no time", present=True)
     try:
         return Stamp(parse_timestamp(text), present=True)
     except TimestampError as error:
