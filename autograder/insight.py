@@ -130,30 +130,38 @@ def failures_of(cell: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def attribute(message: str, calls: list[CheckCall]) -> tuple[CheckCall | None, str]:
-    """The call a failure message belongs to, and the message's cause text."""
+def attribute(message: str, calls: list[CheckCall],
+              taken: frozenset[int] = frozenset()) -> tuple[int | None, str]:
+    """The index of the call a failure message belongs to, and the message's cause text.
+
+    Several calls of one check in a cell (two hidden ones, say) give the same kind of
+    message: each failure goes to the first such call not ``taken`` by an earlier one.
+    """
     head = message.splitlines()[0] if message else ""
     hidden = _HIDDEN.match(head)
     cause = _CAUSE.search(message)
     body = head[hidden.end():] if hidden else head
     text = cause.group("cause").strip() if cause else re.sub(r"\s*\(.*\)\s*$", "", body).strip()
     if hidden:
-        chosen = [c for c in calls if c.hidden and c.name == hidden.group("name")]
+        chosen = [i for i, c in enumerate(calls) if c.hidden and c.name == hidden.group("name")]
     else:
         label = body.split(":")[0].strip()
-        chosen = [c for c in calls if not c.hidden and label in (c.name, *c.functions.values())]
-        chosen = chosen or [c for c in calls if not c.hidden]
-    return (chosen[0] if chosen else None), text
+        chosen = [i for i, c in enumerate(calls)
+                  if not c.hidden and label in (c.name, *c.functions.values())]
+        chosen = chosen or [i for i, c in enumerate(calls) if not c.hidden]
+    free = [i for i in chosen if i not in taken]
+    return ((free or chosen)[0] if chosen else None), text
 
 
 def _judge_cell(student: str, grade_id: str, calls: list[CheckCall], messages: list[str] | None,
                 stats: dict[tuple[str, int], CheckStat], causes: dict[tuple[str, str], Cause]) -> None:
     failed: Counter[int] = Counter()
     for message in messages if messages is not None else []:
-        call, text = attribute(message, calls)
-        if call is None:
+        index, text = attribute(message, calls, frozenset(failed))
+        if index is None:
             continue
-        failed[calls.index(call)] += 1
+        call = calls[index]
+        failed[index] += 1
         cause = causes.setdefault((call.name, text), Cause(call.name, text, example=message))
         cause.students.add(student)
         cause.hidden_only = cause.hidden_only and call.hidden

@@ -13,7 +13,11 @@ import pytest
 from tests.conftest import run_cli
 from tests.e2e.conftest import ARTIFACTS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
+]
 
 
 def test_the_demo_class_report_renders_offline(page, tmp_path: Path) -> None:
