@@ -95,7 +95,8 @@ def round_trip(tmp_path_factory) -> dict:
             repo=TEST_COURSE)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:  # as formgrader would
         grade = gradebook.find_grade("answer_relu", "mini", "mini", "s001")
-        grade.manual_score = 1.0
+        grade.manual_score = 1.0  # what formgrader's grade API does on save
+        grade.needs_manual_grade = False
         gradebook.db.commit()
         scores = {s.student.id: s.score for s in gradebook.find_assignment("mini").submissions}
     out = {}
