@@ -37,6 +37,7 @@ class Scenario:
         status: the status the grader must record.
         score: the automatic score it must record (out of 3).
         needs_sandbox: only meaningful with bubblewrap (file and network isolation).
+        files: other files placed beside the notebook (name, contents), e.g. ``timestamp.txt``.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Scenario:
     status: str
     score: float
     needs_sandbox: bool = False
+    files: tuple[tuple[str, str | bytes], ...] = ()
 
 
 def _perfect(course: Course) -> Notebook:
@@ -227,6 +229,18 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("metadata-stripped", _edit(
         _perfect, lambda cells: [cell["metadata"].clear() for cell in cells]), "invalid", 0),
     Scenario("missing", lambda c: None, "missing", 0),
+    # timestamp.txt is the student's: read strictly, never a crash, a slow parse or a file lookup
+    Scenario("timestamp-zone-path", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 00:00:00 ../../../../etc/shadow"),)),
+    Scenario("timestamp-long-zone", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 00:00:00 " + "A" * 5000),)),
+    Scenario("timestamp-600kb-digits", _perfect, "ok", 3, files=(("timestamp.txt", "9" * 600_000),)),
+    Scenario("timestamp-words", _perfect, "ok", 3, files=(("timestamp.txt", "yesterday, honest"),)),
+    Scenario("timestamp-not-text", _perfect, "ok", 3, files=(("timestamp.txt", b"\xff\xfe\x00 2024"),)),
+    Scenario("timestamp-impossible-date", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-02-31 25:61:00 UTC"),)),
+    Scenario("timestamp-valid", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 08:00:00.000000 Asia/Shanghai"),)),
 )
 
 
@@ -240,7 +254,10 @@ def write_class(course: Course, course_dir: Any, *, values: dict[str, Any],
             continue
         if isinstance(made, dict):
             made = json.loads(_fill(json.dumps(made), values))
-        classgen.write_submission(course_dir, scenario.name, "mini", made)
+        notebook = classgen.write_submission(course_dir, scenario.name, "mini", made)
+        for name, contents in scenario.files:
+            target = notebook.parent / name
+            target.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
 
 
 def _fill(text: str, values: dict[str, Any]) -> str:
