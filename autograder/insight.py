@@ -30,6 +30,7 @@ from autograder.reports import Row, gradebook_rows
 _HIDDEN = re.compile(r"^\[(?:hidden check|隐藏测试) (?P<name>[^\]]+)\] ")
 _CAUSE = re.compile(r"^(?:Likely cause|可能原因): (?P<cause>.+)$", re.M)
 _PASSED = ("✓ grader:", "✓ 评分：")
+_NOT_STARTED = ("not implemented yet", "尚未实现")  # nnlab.checks.compare.value_of
 #: statuses whose autograded notebook holds no verdicts to learn from.
 _NO_NOTEBOOK = ("missing", "invalid", "ungraded")
 
@@ -70,6 +71,11 @@ class Cause:
     @property
     def count(self) -> int:
         return len(self.students)
+
+    @property
+    def not_started(self) -> bool:
+        """An exercise left as released (``raise NotImplementedError``): not a misunderstanding."""
+        return self.text.endswith(_NOT_STARTED)
 
 
 @dataclass
@@ -196,7 +202,7 @@ def collect(course: Course, assignment: str) -> AssignmentInsight:
         pending = _pending_cells(store, assignment)
     finally:
         store.close()
-    ranked = sorted(causes.values(), key=lambda c: (-c.count, c.check, c.text))
+    ranked = sorted(causes.values(), key=lambda c: (c.not_started, -c.count, c.check, c.text))
     return AssignmentInsight(assignment, rows, list(stats.values()), ranked, seconds, pending)
 
 

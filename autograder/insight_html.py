@@ -44,6 +44,8 @@ T = {
     "rank": Text("#", "#"), "cause": Text("likely cause", "可能原因"),
     "example": Text("example message (anonymised)", "示例信息（已匿名）"),
     "no_causes": Text("No check failed.", "没有失败的检查。"),
+    "not_started": Text("Not attempted (left as released), students per check: {counts}",
+                        "尚未作答（保持发布时的样子），各检查的学生数：{counts}"),
     "written": Text("Written answers", "书面回答"),
     "pending": Text("{cells} answer(s) in {subs} submission(s) still to grade in formgrader.",
                     "还有 {subs} 份提交中的 {cells} 个回答需要在 formgrader 中评分。"),
@@ -192,13 +194,21 @@ def _checks_section(insight: AssignmentInsight, language: str) -> list[str]:
 
 
 def _causes_section(insight: AssignmentInsight, language: str) -> list[str]:
-    if not insight.causes:
-        return [f"<h2>{_t('causes', language)}</h2>", f"<p>{_t('no_causes', language)}</p>"]
-    rows = [[_td(n, True), _td(c.check), _td(c.text), _td(c.count, True),
-             f"<td><pre>{html.escape(c.example)}</pre></td>"]
-            for n, c in enumerate(insight.causes[:15], start=1)]
-    header = [_t(k, language) for k in ("rank", "check", "cause", "students", "example")]
-    return [f"<h2>{_t('causes', language)}</h2>", _table(header, rows)]
+    causes = [c for c in insight.causes if not c.not_started]
+    left = [c for c in insight.causes if c.not_started]
+    parts = [f"<h2>{_t('causes', language)}</h2>"]
+    if causes:
+        rows = [[_td(n, True), _td(c.check), _td(c.text), _td(c.count, True),
+                 f"<td><pre>{html.escape(c.example)}</pre></td>"]
+                for n, c in enumerate(causes[:15], start=1)]
+        header = [_t(k, language) for k in ("rank", "check", "cause", "students", "example")]
+        parts.append(_table(header, rows))
+    else:
+        parts.append(f"<p>{_t('no_causes', language)}</p>")
+    if left:
+        counts = ", ".join(f"{c.check} {c.count}" for c in left)
+        parts.append(f'<p class="muted">{_t("not_started", language, counts=counts)}</p>')
+    return parts
 
 
 def _written_and_late(insight: AssignmentInsight, language: str) -> list[str]:

@@ -54,3 +54,11 @@ def test_verdicts_are_read_from_the_outputs_the_grader_writes() -> None:
                            "traceback": ["grader: 1 of 3 checks of this cell failed", "m1"]}]}
     assert failures_of(passed) == [] and failures_of(failed) == ["m1"]
     assert failures_of({"outputs": []}) is None  # not judged: its checks count as not passed
+
+
+def test_exercises_left_as_released_are_not_counted_as_misunderstandings() -> None:
+    from autograder.insight import Cause
+
+    assert Cause("relu_forward", "relu_forward: output: not implemented yet").not_started
+    assert Cause("relu_forward", "relu_forward：输出：尚未实现").not_started
+    assert not Cause("relu_forward", "ReLU outputs 0 for negative inputs.").not_started
