@@ -64,3 +64,13 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Late submissions: due dates live in the gradebook (`nbgrader db assignment add NAME
+# --duedate="2026-03-01 23:59:00 Asia/Shanghai"`); the penalty is nbgrader's plugin, e.g.
+#   c.LateSubmissionPlugin.penalty_method = "zero"        # 'none' (default) or 'zero'
+#   c.AssignLatePenalties.plugin_class = "mycourse.late.TenPercentPerDay"
+# Both `nbgrader autograde` and `python -m autograder grade` apply them. A class kept outside
+# the repository may carry its own settings in COURSE_DIR/nbgrader_config.py, read last.
+_CLASS_CONFIG = os.path.join(COURSE_DIR, "nbgrader_config.py")
+if COURSE_DIR != ROOT and os.path.isfile(_CLASS_CONFIG):
+    load_subconfig(_CLASS_CONFIG)  # noqa: F821 - provided by traitlets when it loads this file

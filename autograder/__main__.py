@@ -1,5 +1,5 @@
-"""``python -m autograder <verb>``: release, grade, export, feedback, import, demo, bench, settings,
-translations.
+"""``python -m autograder <verb>``: release, grade, export, feedback, import, report, demo, bench,
+settings, translations.
 
 Exit status: 0 success, 1 a problem with the course or the input (the
 message says what to do), 2 a usage error.
@@ -81,15 +81,42 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             print(f"  {outcome.student}: {outcome.status}: {outcome.reason}")
     for student, error in report.errors:
         print(f"  {student}: grader error (not graded, run again): {error}")
+    _print_late(args.assignment, args.course_dir, {o.student for o in report.graded})
     return 1 if report.errors else 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder.reports import export_csv
+def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> None:
+    """Timestamps not used and late penalties of the submissions just graded."""
+    from autograder.course import Course
+    from autograder.lateness import describe_late
+    from autograder.reports import gradebook_rows
 
-    path = export_csv(course_dir=args.course_dir, output=args.output,
-                      assignments=args.assignment or None)
-    print(f"wrote {path}")
+    for row in gradebook_rows(Course.at(course_dir), [assignment]):
+        if row.student_id not in students:
+            continue
+        if row.late.timestamp_problem:
+            print(f"  {row.student_id}: {row.late.timestamp_problem}")
+        if row.late.seconds_late > 0:
+            print(f"  {row.student_id}: late by {describe_late(row.late.seconds_late)}, "
+                  f"penalty {row.late.penalty:g}")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from autograder.lms_export import export_grades
+
+    result = export_grades(course_dir=args.course_dir, fmt=args.format, output=args.output,
+                           assignments=args.assignment or None)
+    for path in result.paths:
+        print(f"wrote {path}")
+    if result.pending_manual:
+        print(f"{len(result.pending_manual)} grade(s) left empty, not 0: written answers not graded "
+              "yet in formgrader (" + ", ".join(f"{s}/{a}" for s, a in result.pending_manual[:10])
+              + (", ..." if len(result.pending_manual) > 10 else "") + ")")
+    if result.unmapped:
+        print(f"not written: {len(result.unmapped)} student(s) with no {args.format} identity "
+              f"(import their {args.format} download first): {', '.join(result.unmapped)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -112,9 +139,23 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"imported {student}: {path}")
     for path, backup in result.replaced:
         print(f"replaced {path} (the earlier file is kept at {backup})")
+    for member, kept in result.set_aside:
+        print(f"{member}: a student's own timestamp.txt; kept as {kept}, not used as the "
+              "submission time")
     for problem in result.problems:
         print(f"not imported: {problem}", file=sys.stderr)
     return 1 if result.problems else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+    from autograder.insight_html import write_reports
+
+    language = args.language or load_settings(Course.at(args.course_dir).course_dir).language
+    for path in write_reports(course_dir=args.course_dir, assignment=args.assignment,
+                              language=language, output_dir=args.output_dir):
+        print(f"wrote {path}")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -166,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course_dir(p)
     p.add_argument("--output", metavar="PATH", help="default: grades.csv in the course folder")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                   help="csv (all columns, default), canvas (gradebook import CSV) or moodle "
+                        "(grading worksheet, one per assignment); canvas and moodle use the "
+                        "identities `import` recorded")
     p.set_defaults(run=_cmd_export)
 
     p = verbs.add_parser("feedback", help="write HTML feedback (never with hidden tests)")
@@ -181,6 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", metavar="CSV", help="CSV with columns student_id and lms_name "
                    "(or lms_id) mapping LMS names to student ids")
     p.set_defaults(run=_cmd_import)
+
+    p = verbs.add_parser("report", help="class insight report (HTML): scores, statuses, what "
+                         "the class misunderstood, written answers still to grade, late work")
+    p.add_argument("assignment", metavar="ASSIGNMENT", nargs="?",
+                   help="one assignment (default: every graded one, plus a course overview)")
+    _add_course_dir(p)
+    p.add_argument("--language", choices=("en", "zh"), default=None,
+                   help="language of the report (default: the `language` setting, see `settings`)")
+    p.add_argument("--output-dir", metavar="DIR", help="default: reports/ in the course folder")
+    p.set_defaults(run=_cmd_report)
 
     p = verbs.add_parser("demo", help="grade a demo class made from the notebooks and print it")
     _add_course_dir(p)

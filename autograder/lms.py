@@ -14,7 +14,13 @@ Layouts recognised (file names inside the zip):
 - Moodle: ``<Full Name>_<id>_assignsubmission_file_/<filename>``
 - Blackboard: ``<Assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<filename>]``, and the
   attempt's receipt ``..._attempt_<time>.txt`` (kept as ``blackboard_receipt_<time>.txt``)
+  and the attempt time, written as the submission's ``timestamp.txt``
 - plain folders: ``<student>/<filename>``
+
+Only the LMS dates a submission: a student's own file named ``timestamp.txt``
+is kept as ``student-timestamp.txt`` and reported, never used as the time.
+The LMS's name and id of each imported student are recorded
+(:mod:`autograder.identities`) so ``export --format canvas|moodle`` maps grades back.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 from autograder.course import Course, CourseError
 from autograder.identifiers import component_problem, explain, identifier_problem
+from autograder.identities import Identity, record_identities
 from autograder.safefs import is_plain_file, link_problem
 
 #: refuse archives that would unpack to more than this (zip bombs).
@@ -54,6 +61,7 @@ class ImportResult:
     imported: list[tuple[str, Path]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     replaced: list[tuple[Path, Path]] = field(default_factory=list)  # (file, where the old one went)
+    set_aside: list[tuple[str, Path]] = field(default_factory=list)  # (member, where it was kept)
 
 
 def _read_roster(path: Path) -> dict[str, str]:
@@ -101,6 +109,7 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
         if sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
             raise CourseError(f"{archive}: unpacks to more than {MAX_TOTAL_BYTES} bytes; refused")
         placed: dict[str, tuple[str, str]] = {}  # student -> (member name, time)
+        identities: dict[str, Identity] = {}  # student -> the LMS's name and id for them
         written: set[Path] = set()  # by this import (a later attempt may replace them silently)
         backups = course.course_dir / "import-backups" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         for member in members:
@@ -138,6 +147,7 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
             filename = found.groupdict().get("file") or (
                 f"blackboard_receipt_{found.group('time')}.txt" if found.groupdict().get("receipt")
                 else f"{assignment}.ipynb")
+            filename = _not_a_timestamp(filename)
             data = bundle.read(member)
             if filename.endswith(".ipynb"):
                 filename = f"{assignment}.ipynb"
@@ -158,13 +168,17 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
                 continue
             folder.mkdir(parents=True, exist_ok=True)
             _place(folder / filename, data, course, backups, written, result)
-            if found.groupdict().get("time"):
-                stamp = datetime.strptime(found.group("time"), "%Y-%m-%d-%H-%M-%S")
-                _place(folder / "timestamp.txt", stamp.strftime("%Y-%m-%d %H:%M:%S UTC").encode(),
-                       course, backups, written, result)
+            if filename == STUDENT_TIMESTAMP:
+                result.set_aside.append((name, folder / filename))
+            lms_time = _lms_time(found)
+            if lms_time:
+                _place(folder / "timestamp.txt", lms_time.encode(), course, backups, written, result)
             if filename.endswith(".ipynb"):  # a later attempt replaces the earlier one's entry
                 result.imported = [entry for entry in result.imported if entry[0] != student]
                 result.imported.append((student, folder / filename))
+                if layout != "folders":  # plain folders carry no LMS identity
+                    identities[student] = _identity(layout, found)
+    record_identities(course, identities)
     return result
 
 
@@ -180,6 +194,28 @@ def _member_problem(member: zipfile.ZipInfo) -> str | None:
         if problem:
             return f"unsafe path in the archive: {problem}"
     return None
+
+
+#: what a student's own file called ``timestamp.txt`` is renamed to: only the LMS says when.
+STUDENT_TIMESTAMP = "student-timestamp.txt"
+
+
+def _not_a_timestamp(filename: str) -> str:
+    """A student's ``timestamp.txt`` kept under another name, so it can never date the submission."""
+    return STUDENT_TIMESTAMP if filename.strip().lower() == "timestamp.txt" else filename
+
+
+def _lms_time(found: re.Match[str]) -> str | None:
+    """The LMS's own submission time from the file name (Blackboard), as ``timestamp.txt`` text."""
+    if not found.groupdict().get("time"):
+        return None
+    stamp = datetime.strptime(found.group("time"), "%Y-%m-%d-%H-%M-%S")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _identity(layout: str, found: re.Match[str]) -> Identity:
+    """Who the LMS says submitted: its name and id for the student, to export grades back."""
+    return Identity(layout, found.group("name"), found.groupdict().get("lms_id") or "")
 
 
 def _place(target: Path, data: bytes, course: Course, backups: Path, written: set[Path],

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import Course, CourseError
-from autograder.safefs import is_plain_file, link_problem, remove_tree
+from autograder.lateness import assign_late_penalties, record_timestamp_problem
+from autograder.safefs import is_plain_file, remove_tree
+from autograder.timestamps import read_timestamp
 
 log = logging.getLogger("autograder")
 
@@ -215,9 +217,9 @@ class Store:
         gb = self.gradebook
         assignment, student = outcome.assignment, outcome.student
         gb.update_or_create_student(student)
-        timestamp = _timestamp(submitted) if _readable(self.course, submitted / "timestamp.txt") else None
+        stamp = read_timestamp(submitted)
         submission = gb.update_or_create_submission(assignment, student, **(
-            {"timestamp": timestamp} if timestamp else {}))
+            {"timestamp": stamp.when} if stamp.when else {}))
         target = self.course.autograded_dir(student, assignment)
         remove_tree(target, self.course)  # refuses anything outside the course folder
         if outcome.notebook is not None:
@@ -238,30 +240,17 @@ class Store:
         for notebook in gb.find_submission(assignment, student).notebooks:
             notebook.flagged = outcome.status != "ok"
         gb.db.commit()
+        if outcome.notebook is not None:  # as nbgrader autograde: penalties for graded notebooks
+            assign_late_penalties(self.course, assignment, student, [assignment])
+            gb.db.expire_all()
         with self._sql() as db:
+            record_timestamp_problem(db, assignment, student, stamp)
             db.execute(
                 "INSERT OR REPLACE INTO autograder_status VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (assignment, student, outcome.status, outcome.reason, outcome.digest,
                  outcome.auto_score, outcome.max_auto, round(outcome.seconds, 3),
                  round(outcome.cell_seconds, 3), datetime.now(UTC).isoformat(timespec="seconds")),
             )
-
-
-def _timestamp(submitted: Path) -> datetime | None:
-    from nbgrader.utils import parse_utc
-
-    path = submitted / "timestamp.txt"
-    if not path.is_file():
-        return None
-    try:
-        return parse_utc(path.read_text(encoding="utf-8").strip())
-    except (ValueError, OverflowError):
-        return None
-
-
-def _readable(course: Course, path: Path) -> bool:
-    """``path`` (in ``submitted/``) can be read without following a link."""
-    return link_problem(course.course_dir / "submitted", path, expect="file") is None
 
 
 def _copy_files(source: Path, target: Path, *, skip: str) -> None:

@@ -8,24 +8,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Course
+from autograder.lateness import Lateness, lateness_of, timestamp_problems
 from autograder.nbgrader_bridge import Store
 
 #: the export's columns; the first five are a contract other tools rely on.
+#: ``score`` is after the late penalty, as in ``nbgrader export``; ``late_by`` is in seconds.
 COLUMNS = ("student_id", "assignment", "score", "max_score", "status", "reason",
-           "auto_score", "max_auto_score", "needs_manual_grade")
+           "auto_score", "max_auto_score", "needs_manual_grade", "late_by", "penalty",
+           "timestamp_problem")
 
 
 @dataclass(frozen=True)
 class Row:
+    """One student's grade for one assignment, as the gradebook and the grader recorded it."""
+
     student_id: str
     assignment: str
-    score: float
+    score: float  # nbgrader's score minus the late penalty, never below 0
     max_score: float
     status: str
     reason: str
     auto_score: float
     max_auto_score: float
     needs_manual_grade: bool
+    late: Lateness = Lateness()
 
 
 def gradebook_rows(course: Course, assignments: list[str] | None = None) -> list[Row]:
@@ -34,6 +40,7 @@ def gradebook_rows(course: Course, assignments: list[str] | None = None) -> list
     try:
         gb = store.gradebook
         statuses = store.statuses()
+        problems = timestamp_problems(course.db_path)
         names = assignments or sorted(a.name for a in gb.assignments)
         rows = []
         for assignment in names:
@@ -47,12 +54,14 @@ def gradebook_rows(course: Course, assignments: list[str] | None = None) -> list
                     rows.append(Row(student, assignment, 0.0, max_score, "missing",
                                     "no submission", 0.0, max_auto, False))
                     continue
+                late = lateness_of(submission, problems.get((assignment, student), ""))
                 rows.append(Row(
-                    student, assignment, float(submission.score), float(submission.max_score),
+                    student, assignment, max(0.0, float(submission.score) - late.penalty),
+                    float(submission.max_score),
                     status["status"] if status else "ungraded",
                     status["reason"] if status else "not graded by python -m autograder",
                     float(submission.code_score), float(submission.max_code_score),
-                    bool(submission.needs_manual_grade),
+                    bool(submission.needs_manual_grade), late,
                 ))
         return rows
     finally:
@@ -69,9 +78,11 @@ def export_csv(*, course_dir: str | Path | None = None, output: str | Path | Non
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([row.student_id, row.assignment, f"{row.score:g}", f"{row.max_score:g}",
+        score = "" if row.needs_manual_grade else f"{row.score:g}"  # pending is not zero
+        writer.writerow([row.student_id, row.assignment, score, f"{row.max_score:g}",
                          row.status, row.reason, f"{row.auto_score:g}", f"{row.max_auto_score:g}",
-                         str(row.needs_manual_grade).lower()])
+                         str(row.needs_manual_grade).lower(), f"{row.late.seconds_late:g}",
+                         f"{row.late.penalty:g}", row.late.timestamp_problem])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path

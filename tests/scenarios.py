@@ -48,6 +48,7 @@ class Scenario:
         needs_sandbox: only meaningful with bubblewrap (file and network isolation).
         arrange: builds the submission folder ``submitted/<name>/mini/`` itself (``make`` is
             then unused); called with the course, that folder and the placeholder values.
+        files: other files placed beside the notebook (name, contents), e.g. ``timestamp.txt``.
     """
 
     name: str
@@ -56,6 +57,7 @@ class Scenario:
     score: float
     needs_sandbox: bool = False
     arrange: Callable[[Course, Path, dict[str, Any]], None] | None = None
+    files: tuple[tuple[str, str | bytes], ...] = ()
 
 
 def _perfect(course: Course) -> Notebook:
@@ -449,6 +451,18 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("late-numpy-patch-thread", _extra(_wrong, _LATE_PATCH), "integrity", 2),
     Scenario("torch-answers", _extra(_perfect, _TORCH_ANSWERS), "policy", 1),
     Scenario("torch-in-a-demo-cell", _extra(_perfect, _TORCH_DEMO), "ok", 3),
+    # timestamp.txt is the student's: read strictly, never a crash, a slow parse or a file lookup
+    Scenario("timestamp-zone-path", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 00:00:00 ../../../../etc/shadow"),)),
+    Scenario("timestamp-long-zone", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 00:00:00 " + "A" * 5000),)),
+    Scenario("timestamp-600kb-digits", _perfect, "ok", 3, files=(("timestamp.txt", "9" * 600_000),)),
+    Scenario("timestamp-words", _perfect, "ok", 3, files=(("timestamp.txt", "yesterday, honest"),)),
+    Scenario("timestamp-not-text", _perfect, "ok", 3, files=(("timestamp.txt", b"\xff\xfe\x00 2024"),)),
+    Scenario("timestamp-impossible-date", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-02-31 25:61:00 UTC"),)),
+    Scenario("timestamp-valid", _perfect, "ok", 3,
+             files=(("timestamp.txt", "2024-01-01 08:00:00.000000 Asia/Shanghai"),)),
 )
 
 
@@ -465,7 +479,10 @@ def write_class(course: Course, course_dir: Any, *, values: dict[str, Any],
             continue
         if isinstance(made, dict):
             made = json.loads(_fill(json.dumps(made), values))
-        classgen.write_submission(course_dir, scenario.name, "mini", made)
+        notebook = classgen.write_submission(course_dir, scenario.name, "mini", made)
+        for name, contents in scenario.files:
+            target = notebook.parent / name
+            target.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
 
 
 def _fill(text: str, values: dict[str, Any]) -> str:

@@ -328,3 +328,36 @@ def test_a_notebook_that_is_a_link_is_moved_aside_and_its_target_left_alone(tmp_
     assert outside.read_text() == "instructor's notebook"
     [(path, backup)] = result.replaced
     assert path == submitted(tmp_path, "alice") and backup.is_symlink()
+
+
+@pytest.mark.parametrize("member", [
+    pytest.param("jdoe_12345_678_timestamp.txt", id="canvas"),
+    pytest.param("Jane Doe_123_assignsubmission_file_/timestamp.txt", id="moodle"),
+    pytest.param("jdoe/TIMESTAMP.txt", id="plain-folder"),
+])
+def test_a_students_own_timestamp_is_kept_aside_and_never_dates_the_submission(
+        tmp_path: Path, member: str) -> None:
+    notebook = member.replace("timestamp.txt", "mini.ipynb").replace("TIMESTAMP.txt", "mini.ipynb")
+    result = run_import(tmp_path, {notebook: NOTEBOOK, member: "2020-01-01 00:00:00 UTC"})
+    student = result.imported[0][0]
+    assert not submitted(tmp_path, student, "timestamp.txt").exists()
+    kept = submitted(tmp_path, student, lms.STUDENT_TIMESTAMP)
+    assert kept.read_text() == "2020-01-01 00:00:00 UTC"
+    assert result.set_aside == [(member, kept)]
+
+
+def test_blackboard_time_wins_over_a_students_timestamp(tmp_path: Path) -> None:
+    stem = "Assignment_jdoe_attempt_2026-01-02-03-04-05"
+    run_import(tmp_path, {f"{stem}_timestamp.txt": "2020-01-01 00:00:00 UTC", f"{stem}_mini.ipynb": NOTEBOOK})
+    assert submitted(tmp_path, "jdoe", "timestamp.txt").read_text() == "2026-01-02 03:04:05 UTC"
+
+
+def test_the_lms_identity_of_each_student_is_recorded(tmp_path: Path) -> None:
+    from autograder.identities import Identity, load_identities
+
+    roster = write_roster(tmp_path, "student_id,lms_name,lms_id\ns001,,12345\ns002,Jane Doe,\n")
+    run_import(tmp_path, {"jdoe_12345_678_mini.ipynb": NOTEBOOK,
+                          "Jane Doe_501_assignsubmission_file_/mini.ipynb": NOTEBOOK}, roster=roster)
+    course = autograder.course.Course.at(tmp_path / "course", repo=TEST_COURSE)
+    assert load_identities(course) == {("s001", "canvas"): Identity("canvas", "jdoe", "12345"),
+                                       ("s002", "moodle"): Identity("moodle", "Jane Doe", "501")}

@@ -343,3 +343,28 @@ def test_a_numpy_exercise_answered_with_torch_names_the_torch_function(graded: d
     assert "torch.relu" in reason and "numpy only" in reason
     assert "your function calls torch" in _outputs(graded, "torch-answers")
     assert "demo: 0.5" in _outputs(graded, "torch-in-a-demo-cell")
+@pytest.mark.parametrize("student, words", [
+    ("timestamp-zone-path", "not of the form"),
+    ("timestamp-long-zone", "at most 64"),
+    ("timestamp-600kb-digits", "at most 64"),
+    ("timestamp-words", "not of the form"),
+    ("timestamp-not-text", "not UTF-8"),
+    ("timestamp-impossible-date", "not a real time"),
+])
+def test_an_unusable_timestamp_is_recorded_with_its_reason_and_graded_as_none(
+        graded: dict, student: str, words: str) -> None:
+    row = graded["rows"][student]
+    assert words in row["timestamp_problem"], row["timestamp_problem"]
+    assert "graded as if it had no time" in row["timestamp_problem"]
+    assert (row["late_by"], row["penalty"]) == ("0", "0")
+    assert f"{student}: timestamp.txt" in graded["stdout"]  # grade says so too
+    assert "Traceback" not in graded["stdout"]
+
+
+def test_a_valid_timestamp_is_used_and_not_reported(graded: dict) -> None:
+    from nbgrader.api import Gradebook
+
+    assert graded["rows"]["timestamp-valid"]["timestamp_problem"] == ""
+    with Gradebook(f"sqlite:///{graded['course_dir'] / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission("mini", "timestamp-valid")
+        assert str(submission.timestamp) == "2024-01-01 00:00:00"  # 08:00 in Shanghai is 00:00 UTC
