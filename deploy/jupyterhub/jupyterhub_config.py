@@ -29,7 +29,10 @@ c.JupyterHub.port = plan.port
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = plan.port + 1
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{plan.port + 2}"
-c.ConfigurableHTTPProxy.command = [str(BIN / "configurable-http-proxy")]
+# The pure-Python proxy gives up on a request after tornado's default 20 s and answers 503;
+# nbgrader's Validate runs the whole notebook inside one request (01_activations: ~30 s on a
+# loaded 2-core machine), so allow 10 minutes.
+c.ConfigurableHTTPProxy.command = [str(BIN / "configurable-http-proxy"), "--proxy-timeout=600000"]
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "hub" / "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'hub' / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "hub" / "cookie_secret")

@@ -17,10 +17,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 #: the project's environment: its Python runs the hub (as root) and its proxy.
 BIN = Path(sys.executable).parent
-#: the system's Python the accounts run: a project environment built on a Python installed
-#: under /root (pyenv) cannot be run by other users, so the set-up builds ``<state>/python``,
-#: a virtual environment of this interpreter whose site-packages are the project's.
-SYSTEM_PYTHON = Path("/usr/bin/python3.11")
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plan import REPO, SYSTEM_PYTHON, ClassPlan, Course, load_plan  # noqa: E402
+from plan import REPO, ClassPlan, Course, load_plan  # noqa: E402
 
 #: exchange modes: the root is world-writable as nbgrader requires, sticky like /tmp so nobody
 #: can remove or rename another course's folder; each course folder belongs to its grader and
@@ -105,23 +106,26 @@ PROGRAMS = {"nbgrader": "nbgrader", "jupyter": "jupyter", "alembic": "alembic",
 
 
 def _ensure_shared_python(plan: ClassPlan) -> None:
-    """``<state>/python``: the system's Python 3.11 with the project's packages, runnable by all.
+    """``<state>/python``: the project's Python and packages, runnable by every account.
 
-    The project's .venv may sit on a Python under /root (pyenv), which no other account can run;
-    a venv of /usr/bin/python3.11 whose site-packages is a link to the project's gives every
-    account the same pinned packages (same CPython minor version, so the same wheels).
+    The accounts need the very interpreter the project's .venv was built on (the pinned wheels,
+    and the same patch release: Debian's 3.11.2 mis-parses soupsieve's possessive quantifiers,
+    which breaks nbconvert's HTML export, i.e. feedback). When that interpreter sits where other
+    users cannot read it (pyenv under /root), a copy goes to ``<state>/python-base`` with its
+    library path pointed at itself (patchelf). ``<state>/python`` is a venv of it whose
+    site-packages, etc/ and share/ are links to the project's.
     """
-    if not SYSTEM_PYTHON.is_file():
-        raise SystemExit(f"{SYSTEM_PYTHON} is missing: the accounts need a Python 3.11 they can run "
-                         "(apt-get install python3.11)")
+    base = Path(sys.base_prefix).resolve()
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if not _world_readable(base):
+        base = _copy_interpreter(base, plan.state / "python-base", version)
     home = plan.state / "python"
-    site = home / "lib" / "python3.11" / "site-packages"
+    site = home / "lib" / version / "site-packages"
     if not (plan.bin / "python").exists():
-        subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(home)], check=True)
-    project_site = Path(sysconfig.get_paths()["purelib"])
+        subprocess.run([str(base / "bin" / version), "-m", "venv", "--without-pip", str(home)], check=True)
     if not site.is_symlink():
         shutil.rmtree(site)
-        site.symlink_to(project_site)
+        site.symlink_to(Path(sysconfig.get_paths()["purelib"]))
     # Jupyter finds server extensions in <prefix>/etc/jupyter and JupyterLab's extensions in
     # <prefix>/share/jupyter: the project's, too
     for folder in ("etc", "share"):
@@ -132,6 +136,30 @@ def _ensure_shared_python(plan: ClassPlan) -> None:
         script = plan.bin / name
         script.write_text(f'#!/bin/sh\nexec "{plan.bin / "python"}" -m {module} "$@"\n', encoding="utf-8")
         script.chmod(0o755)
+
+
+def _copy_interpreter(base: Path, target: Path, version: str) -> Path:
+    """Copy the interpreter at ``base`` (without its site-packages and test suite) to ``target``."""
+    if (target / "bin" / version).is_file():
+        return target
+    if shutil.which("patchelf") is None and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "patchelf"], check=False, capture_output=True)
+    if shutil.which("patchelf") is None:
+        raise SystemExit(f"the project's Python ({base}) is not readable by other users and patchelf is "
+                         "missing to copy it for them: apt-get install patchelf")
+    shutil.copytree(base, target, symlinks=True, ignore=lambda folder, names: [
+        n for n in names if Path(folder, n) in (base / "lib" / version / "site-packages",
+                                                 base / "lib" / version / "test")])
+    (target / "lib" / version / "site-packages").mkdir()
+    subprocess.run(["patchelf", "--set-rpath", "$ORIGIN/../lib", str(target / "bin" / version)], check=True)
+    for path in (target, *target.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+    return target
+
+
+def _world_readable(path: Path) -> bool:
+    return all(folder.stat().st_mode & 0o005 == 0o005 for folder in (path, *path.parents))
 
 
 def _require_readable_environment() -> None:
@@ -187,7 +215,6 @@ def _write_private(path: Path, text: str) -> None:
 
 def _write_global_config(plan: ClassPlan) -> None:
     """nbgrader's config for every process the hub starts (students, instructors, graders)."""
-    titles = {course.id: course.title for course in plan.courses}
     (plan.state / "etc" / "jupyter" / "nbgrader_config.py").write_text(
         '"""nbgrader on the nnlab hub (written by deploy/jupyterhub/setup_class.py)."""\n'
         "from nbgrader.auth import JupyterHubAuthPlugin\n\n"
@@ -196,8 +223,7 @@ def _write_global_config(plan: ClassPlan) -> None:
         "# one exchange, several courses: <root>/<course>/{outbound,inbound,feedback}\n"
         "c.Exchange.path_includes_course = True\n"
         "# a user's courses are their hub groups nbgrader-<course> and formgrade-<course>\n"
-        "c.Authenticator.plugin_class = JupyterHubAuthPlugin\n"
-        f"c.NbGrader.course_titles = {titles!r}\n", encoding="utf-8")
+        "c.Authenticator.plugin_class = JupyterHubAuthPlugin\n", encoding="utf-8")
 
 
 def _ensure_exchange(plan: ClassPlan) -> None:
@@ -264,8 +290,14 @@ def down(plan: ClassPlan) -> None:
             pwd.getpwnam(user)
         except KeyError:
             continue
-        subprocess.run(["pkill", "-KILL", "-u", user], check=False)  # this account's processes only
-        subprocess.run(["userdel", "--remove", user], check=False, capture_output=True)
+        # this account's processes only; userdel refuses while one is left
+        for _ in range(40):
+            if subprocess.run(["pkill", "-KILL", "-u", user], check=False).returncode == 1:
+                break  # none matched
+            time.sleep(0.25)
+        removed = subprocess.run(["userdel", "--remove", user], check=False, capture_output=True, text=True)
+        if removed.returncode not in (0, 12):  # 12: could not remove the home (removed below)
+            print(f"userdel {user}: {removed.stderr.strip()}", file=sys.stderr)
     for course in plan.courses:
         try:
             grp.getgrnam(plan.group(course))

@@ -8,7 +8,9 @@ and the state. Needs root (it creates accounts) and Debian's Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +31,10 @@ DEPLOY = ROOT / "deploy" / "jupyterhub"
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 PREFIX = "nnt-"
 #: seconds for the hub to answer its login page (measured ~10 s on a loaded 2-core machine).
-START_TIMEOUT = 90.0
+START_TIMEOUT = 120.0
+#: seconds for the hub to stop its servers (measured ~70 s with two services and a user server
+#: on a loaded 2-core machine); the teardown's `setup_class.py down` ends what is left.
+STOP_TIMEOUT = 10.0
 
 sys.path.insert(0, str(DEPLOY))
 from plan import ClassPlan, load_plan  # noqa: E402
@@ -100,6 +105,19 @@ def _wait_for_login_page(url: str, hub: subprocess.Popen, log: Path) -> None:
                 f"{log.read_text()[-4000:]}")
 
 
+def _stop(process: subprocess.Popen, proxy_pid: Path) -> None:
+    """Stop the hub as Ctrl-C does (it stops its servers and proxy); kill it if that hangs."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        if proxy_pid.is_file():  # the proxy the killed hub could not stop
+            with contextlib.suppress(ValueError, ProcessLookupError):
+                os.kill(int(proxy_pid.read_text().strip()), signal.SIGTERM)
+
+
 @pytest.fixture(scope="module")
 def hub() -> Iterator[Hub]:
     """The demo class on a running hub; everything it made is removed afterwards."""
@@ -128,11 +146,6 @@ def hub() -> Iterator[Hub]:
         yield Hub(url, plan, passwords, round(started_in, 2))
     finally:
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, state / "hub" / "proxy.pid")
         removed = _setup(plan, "down")
         assert removed.returncode == 0, removed.stderr
