@@ -5,7 +5,9 @@ generate_assignment) writes ``assignments/NN/NN.ipynb`` for students.
 Student work, grades and feedback live in git-ignored folders of a course
 directory: by default the repository root (``submitted/``, ``autograded/``,
 ``feedback/``, ``gradebook.db``); ``python -m autograder --course-dir DIR``
-and the variable ``NNLAB_COURSE_DIR`` point them elsewhere.
+and the variable ``NNLAB_COURSE_DIR`` point them elsewhere. ``NNLAB_COURSE_ID`` names the
+course (default ``nnlab``) and ``NNLAB_EXCHANGE`` the exchange, as on a JupyterHub where one
+grader account per course runs this file (``deploy/jupyterhub/``).
 """
 
 import os
@@ -16,7 +18,9 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 COURSE_DIR = os.path.abspath(os.environ.get("NNLAB_COURSE_DIR", ROOT))
 os.makedirs(COURSE_DIR, exist_ok=True)
 
-c.CourseDirectory.course_id = "nnlab"
+# The course id names the course in the gradebook and in a shared exchange (JupyterHub:
+# <exchange>/<course_id>/...); one repository can serve several courses (deploy/jupyterhub/).
+c.CourseDirectory.course_id = os.environ.get("NNLAB_COURSE_ID", "nnlab")
 c.CourseDirectory.root = ROOT
 # The instructor notebooks (with solutions and hidden tests) and the student release.
 c.CourseDirectory.source_directory = "solutions"

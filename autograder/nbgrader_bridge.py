@@ -159,7 +159,9 @@ class Store:
 
         self.course = course
         course.course_dir.mkdir(parents=True, exist_ok=True)
-        self.gradebook = Gradebook(course.db_url, course_id="nnlab")
+        # the course id of the course's own config (NNLAB_COURSE_ID), as nbgrader's commands use it
+        course_id = load_config(course).CourseDirectory.get("course_id", "nnlab")
+        self.gradebook = Gradebook(course.db_url, course_id=course_id)
         with self._sql() as db:
             db.execute(STATUS_TABLE)
 

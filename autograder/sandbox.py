@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ def _package_dirs() -> list[Path]:
 def _system_dirs() -> list[Path]:
     dirs = [Path(p) for p in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")]
     dirs += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()]
+    # site-packages may live outside the prefix (a link to a shared environment, as the JupyterHub
+    # deployment's accounts use): bind where it really is, unless a bound folder holds it already
+    for site_dir in site.getsitepackages():
+        real = Path(site_dir).resolve()
+        if not any(real.is_relative_to(d) for d in dirs):
+            dirs.append(real)
     return [d for d in dirs if d.exists()]
 
 
