@@ -71,6 +71,8 @@ def array_close(got: Any, expected: np.ndarray, *, what: Text, cause: Text,
     if isinstance(got, str):
         fail(what, Text("is not a tensor", "不是张量"),
              detail=Text(f"got {got}", f"得到 {got}"), cause=cause, next_step=next_step)
+    if got is None:
+        fail(what, Text("is missing", "缺失"), cause=cause, next_step=next_step)
     got = np.asarray(got, dtype=np.float64)
     if got.shape != expected.shape:
         fail(what, Text("has the wrong shape", "形状错误"),

@@ -34,6 +34,14 @@ NOT_A_MODULE = Text("subclass torch.nn.Module (class Dropout(nn.Module): ...) an
                     "super().__init__()。")
 
 
+def backward(out: Any, x: torch.Tensor, dout: torch.Tensor) -> Any:
+    """``d(sum(out * dout))/dx`` through autograd, or a note saying why there is none."""
+    if not isinstance(out, torch.Tensor) or out.grad_fn is None:
+        return "no gradient (the output is not connected to x in autograd's graph)"
+    (out * dout).sum().backward()
+    return numpy_of(x.grad)
+
+
 # --------------------------------------------------------------------------- Dropout
 
 def _dropout_input(p: Params) -> torch.Tensor:
@@ -52,12 +60,12 @@ def _dropout_run(functions: Functions, p: Params) -> Record:
         x = _dropout_input(p).requires_grad_(True)
         module.train()
         out = module(x)
-        out.sum().backward()
+        grad = backward(out, x, torch.ones_like(x))
         second = module(x.detach())
         module.eval()
         evaluated = module(x.detach())
         return {"is_module": isinstance(module, nn.Module), "default_p": float(getattr(default, "p", -1)),
-                "p": float(getattr(module, "p", -1)), "train": numpy_of(out), "grad": numpy_of(x.grad),
+                "p": float(getattr(module, "p", -1)), "train": numpy_of(out), "grad": grad,
                 "second": numpy_of(second), "eval": numpy_of(evaluated),
                 "keys": sorted(module.state_dict()) if isinstance(module, nn.Module) else []}
     return probe(scenario)
@@ -158,8 +166,8 @@ def _bn_scenario(module: Any, p: Params, dims: int) -> dict[str, Any]:
         x = x.clone().requires_grad_(True)
         module.weight.grad = module.bias.grad = None
         out = module(x)
-        (out * dout).sum().backward()
-        steps.append({"out": numpy_of(out), "dx": numpy_of(x.grad), "dweight": numpy_of(module.weight.grad),
+        dx = backward(out, x, dout)
+        steps.append({"out": numpy_of(out), "dx": dx, "dweight": numpy_of(module.weight.grad),
                       "dbias": numpy_of(module.bias.grad), "running_mean": numpy_of(module.running_mean),
                       "running_var": numpy_of(module.running_var)})
     module.eval()
