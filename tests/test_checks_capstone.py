@@ -23,7 +23,7 @@ from torch import nn
 from tests.notebooks import call_ids, check_calls, check_cells, registered_checks, run_check_call
 
 NOTEBOOK = "06_putting_it_together"
-CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "build_model", "predict")
+CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "mlp_parameter_count", "build_model", "predict")
 # predict needs the notebook's trained model (a demo cell), which the solution namespace does not run
 MODULE_CALLS = [c for c in check_calls(NOTEBOOK) if c.name != "predict"]
 
@@ -259,6 +259,14 @@ def test_build_model_with_a_large_output_layer_fails_step_1(ns) -> None:
 
 def test_build_model_whose_layers_train_and_eval_cannot_reach_fails(ns) -> None:
     _fails("build_model", _build_variant(ns, model_list=True), "train and eval|order")
+
+
+def test_mlp_parameter_count_that_counts_buffers_or_forgets_biases_fails(ns) -> None:
+    right = ns["mlp_parameter_count"]
+    for wrong, cause in ((lambda c: right(c) + 2 * c["width"] * c["depth"], "buffers"),
+                         (lambda c: right(c) - c["width"] * c["depth"] - c["num_classes"], "b biases"),
+                         (lambda c: float(right(c)), "")):
+        assert cause in _fails("mlp_parameter_count", wrong, "torch counts|an int")
 
 
 # --- predict ----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from nnlab.checks.capstone._common import (
     probe,
     scenario_value,
 )
-from nnlab.checks.spec import Params, Record, Spec, register
+from nnlab.checks.compare import value_of
+from nnlab.checks.spec import Params, Record, Spec, call, register
 from nnlab.i18n import Text
 
 #: the output layer's weight std in every configuration (small scores: initial loss ≈ log C).
@@ -171,5 +172,37 @@ register(Spec(
          "build_model：层、参数、初始化、train/eval"),
     ("build_model",), _run, _judge,
     {"seed": 0, "input_dim": 48, "num_classes": 6, "depth": 2, "width": 64, "init": "kaiming",
+     "batchnorm": "before", "dropout": 0.3},
+))
+
+
+def _count_run(functions: Functions, p: Params) -> Record:
+    return call(functions["mlp_parameter_count"], config_of(p))
+
+
+def _count_judge(record: Record, p: Params) -> None:
+    what = Text("mlp_parameter_count")
+    got = value_of(record, what)
+    expected = _expected_count(p)
+    if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+        fail(what, Text("should return an int", "应返回 int"),
+             detail=Text(f"got {type(got).__name__}", f"得到 {type(got).__name__}"))
+    if int(got) != expected:
+        fail(what, Text("is not the number of parameters torch counts", "与 torch 统计的参数数量不同"),
+             detail=Text(f"expected {expected}, got {int(got)}", f"应为 {expected}，得到 {int(got)}"),
+             cause=Text("a Linear layer from a to b units has a·b weights and b biases; each BatchNorm1d "
+                        "has 2·width (weight and bias; its running statistics are buffers, not "
+                        "parameters); ReLU and Dropout have none.",
+                        "从 a 个单元到 b 个单元的 Linear 层有 a·b 个权重和 b 个偏置；每个 BatchNorm1d 有 "
+                        "2·width 个（weight 和 bias；滑动统计量是 "
+                        "buffer，不是参数）；ReLU 和 Dropout 没有参数。"))
+
+
+register(Spec(
+    "mlp_parameter_count", NOTEBOOK,
+    Text("mlp_parameter_count matches the parameters of torch's layers",
+         "mlp_parameter_count 与 torch 各层的参数数量一致"),
+    ("mlp_parameter_count",), _count_run, _count_judge,
+    {"seed": 0, "input_dim": 768, "num_classes": 6, "depth": 2, "width": 128, "init": "kaiming",
      "batchnorm": "before", "dropout": 0.3},
 ))
