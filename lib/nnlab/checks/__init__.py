@@ -41,6 +41,7 @@ CHECK_MODULES = (
     "nnlab.checks.dropout",
     "nnlab.checks.augmentation",
     "nnlab.checks.tuning",
+    "nnlab.checks.capstone",
 )
 
 _loaded = False

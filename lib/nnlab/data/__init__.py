@@ -26,6 +26,7 @@ from nnlab.data.cifar import (
     cifar10_cache_dir,
     load_cifar10,
 )
+from nnlab.data.hard_shapes import hidden_test_split, load_hard_shapes
 from nnlab.data.shapes import (
     IMAGE_SIZE,
     MAX_ANGLE,
@@ -41,5 +42,5 @@ from nnlab.data.shapes import (
 __all__ = [
     "CIFAR10_ARCHIVE", "CIFAR10_FOLDER", "CIFAR10_MD5", "CIFAR10_URL", "IMAGE_SIZE", "MAX_ANGLE",
     "MAX_SHIFT", "NOISE_STD", "RADIUS", "SHAPE_CLASSES", "Cifar10", "DownloadError", "ShapesDataset",
-    "cifar10_cache_dir", "load_cifar10", "load_shapes", "one_hot",
+    "cifar10_cache_dir", "hidden_test_split", "load_cifar10", "load_hard_shapes", "load_shapes", "one_hot",
 ]

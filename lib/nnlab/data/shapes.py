@@ -93,13 +93,35 @@ _MASKS: tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], ...] = (
 def _draw_shapes(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Images ``(N, 32, 32, 3)`` float32 of the shapes ``y`` (N,) at random poses and colours."""
     n = len(y)
-    radius = rng.uniform(RADIUS[0], RADIUS[1], size=n).astype(np.float32)
-    room = np.minimum(MAX_SHIFT, IMAGE_SIZE / 2 - 1 - radius)[:, None]  # stay inside the image
-    centre = IMAGE_SIZE / 2 + room * rng.uniform(-1.0, 1.0, size=(n, 2)).astype(np.float32)
-    angle = rng.uniform(-MAX_ANGLE, MAX_ANGLE, size=n).astype(np.float32)
+    pose = _draw_poses(n, rng)
     background = rng.uniform(0.0, 0.45, size=(n, 1, 1, 3)).astype(np.float32)
     foreground = rng.uniform(0.55, 1.0, size=(n, 1, 1, 3)).astype(np.float32)
+    mask = shape_masks(y, *pose)
+    images = np.where(mask, foreground, background)
+    # grey noise (the same on the three channels): a third of the random draws
+    noise = rng.standard_normal((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
+    noise *= NOISE_STD
+    images += noise
+    return np.clip(images, 0.0, 1.0, out=images)
 
+
+def _draw_poses(n: int, rng: np.random.Generator,
+                max_shift: float = MAX_SHIFT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random radius ``(n,)``, centre ``(n, 2)`` and angle ``(n,)`` of ``n`` shapes (float32)."""
+    radius = rng.uniform(RADIUS[0], RADIUS[1], size=n).astype(np.float32)
+    room = np.minimum(max_shift, IMAGE_SIZE / 2 - 1 - radius)[:, None]  # stay inside the image
+    centre = IMAGE_SIZE / 2 + room * rng.uniform(-1.0, 1.0, size=(n, 2)).astype(np.float32)
+    angle = rng.uniform(-MAX_ANGLE, MAX_ANGLE, size=n).astype(np.float32)
+    return radius, centre, angle
+
+
+def shape_masks(y: np.ndarray, radius: np.ndarray, centre: np.ndarray,
+                angle: np.ndarray) -> np.ndarray:
+    """``(N, 32, 32, 1)`` bool: where shape ``y[i]`` at the given pose covers a pixel.
+
+    Shared with :mod:`nnlab.data.hard_shapes`, which draws the same outlines on harder scenes.
+    """
+    n = len(y)
     pixels = np.arange(IMAGE_SIZE, dtype=np.float32) + 0.5
     dx = (pixels[None, None, :] - centre[:, 0, None, None]) / radius[:, None, None]
     dy = (pixels[None, :, None] - centre[:, 1, None, None]) / radius[:, None, None]
@@ -110,12 +132,7 @@ def _draw_shapes(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for label, draw in enumerate(_MASKS):
         rows = np.flatnonzero(y == label)
         mask[rows, ..., 0] = draw(u[rows], v[rows])
-    images = np.where(mask, foreground, background)
-    # grey noise (the same on the three channels): a third of the random draws
-    noise = rng.standard_normal((n, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
-    noise *= NOISE_STD
-    images += noise
-    return np.clip(images, 0.0, 1.0, out=images)
+    return mask
 
 
 def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.ndarray:

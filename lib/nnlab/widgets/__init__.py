@@ -26,7 +26,7 @@ __all__ = [
     "Choice", "Explorer", "Slider", "explorer", "is_static",
     # ready-made explorers, one module per notebook (loaded on first use)
     "activation_explorer", "conv_explorer", "preprocessing_viewer", "init_explorer",
-    "dropout_explorer", "augmentation_previewer", "lr_explorer",
+    "dropout_explorer", "augmentation_previewer", "lr_explorer", "hard_shapes_explorer",
 ]
 
 #: explorer name -> the module (one per notebook) that defines it.
@@ -39,6 +39,7 @@ EXPLORER_MODULES = {
     "dropout_explorer": "nnlab.widgets.regularization",
     "augmentation_previewer": "nnlab.widgets.regularization",
     "lr_explorer": "nnlab.widgets.tuning",
+    "hard_shapes_explorer": "nnlab.widgets.capstone",
 }
 
 
