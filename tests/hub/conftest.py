@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.request
@@ -118,6 +119,23 @@ def _stop(process: subprocess.Popen, proxy_pid: Path) -> None:
                 os.kill(int(proxy_pid.read_text().strip()), signal.SIGTERM)
 
 
+def _open_to_other_users(*paths: Path) -> list[tuple[Path, int]]:
+    """Give o+rx to the folders above ``paths`` that lack it, for the test's duration.
+
+    The accounts import the project from this checkout (as `make hub` documents: install it
+    somewhere shared); a clone under a private folder such as ``/root`` would stop the set-up.
+    Returns the folders changed with their old modes, to restore.
+    """
+    changed: list[tuple[Path, int]] = []
+    for path in paths:
+        for folder in (path, *path.parents):
+            mode = folder.stat().st_mode & 0o7777
+            if mode & 0o005 != 0o005 and all(f != folder for f, _ in changed):
+                changed.append((folder, mode))
+                folder.chmod(mode | 0o005)
+    return changed
+
+
 @pytest.fixture(scope="module")
 def hub() -> Iterator[Hub]:
     """The demo class on a running hub; everything it made is removed afterwards."""
@@ -129,6 +147,7 @@ def hub() -> Iterator[Hub]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "hub.log"
     process = None
+    opened = _open_to_other_users(ROOT / "lib" / "nnlab", Path(sysconfig.get_paths()["purelib"]))
     try:
         made = _setup(plan, "up")
         assert made.returncode == 0, f"setup_class.py up failed:\n{made.stdout}\n{made.stderr}"
@@ -148,4 +167,6 @@ def hub() -> Iterator[Hub]:
         if process is not None:
             _stop(process, state / "hub" / "proxy.pid")
         removed = _setup(plan, "down")
+        for folder, mode in opened:
+            folder.chmod(mode)
         assert removed.returncode == 0, removed.stderr
