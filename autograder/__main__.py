@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from autograder.course import CourseError
-from autograder.settings import Settings, load_settings
+from autograder.settings import Settings, course_language, load_settings
 
 log = logging.getLogger("autograder")
 
@@ -151,7 +151,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from autograder.course import Course
     from autograder.insight_html import write_reports
 
-    language = args.language or load_settings(Course.at(args.course_dir).course_dir).language
+    language = args.language or course_language(Course.at(args.course_dir).course_dir)
     for path in write_reports(course_dir=args.course_dir, assignment=args.assignment,
                               language=language, output_dir=args.output_dir):
         print(f"wrote {path}")
@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one assignment (default: every graded one, plus a course overview)")
     _add_course_dir(p)
     p.add_argument("--language", choices=("en", "zh"), default=None,
-                   help="language of the report (default: the `language` setting, see `settings`)")
+                   help="language of the report (default: the class's language, see `settings`)")
     p.add_argument("--output-dir", metavar="DIR", help="default: reports/ in the course folder")
     p.set_defaults(run=_cmd_report)
 

@@ -107,7 +107,7 @@ def test_the_html_report_is_one_offline_file_per_assignment_and_an_overview(plan
 
 
 def test_the_report_follows_the_course_language(planted_class: Path, tmp_path: Path) -> None:
-    (planted_class / "autograder.toml").write_text('[grader]\nlanguage = "zh"\n')
+    (planted_class / "autograder.toml").write_text('[course]\nlanguage = "zh"\n')
     try:
         run_cli("report", "mini", "--course-dir", str(planted_class), "--output-dir", str(tmp_path),
                 repo=TEST_COURSE)
