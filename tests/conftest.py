@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from autograder.browser import CHROMIUM_ARGS, require_chromium
+
 # the assertion helpers of tests/notebooks.py report like the tests that call them
 pytest.register_assert_rewrite("tests.notebooks")
 
@@ -47,6 +49,17 @@ def run_cli(*args: str, repo: Path | None = None, timeout: float = 900,
         raise AssertionError(f"autograder {' '.join(args)} exited {result.returncode}:\n"
                              f"{result.stdout}\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """For the browser tests (e2e, hub): Debian's Chromium (``playwright install`` cannot download)."""
+    try:
+        chromium = require_chromium()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    return {**browser_type_launch_args, "executable_path": chromium, "args": list(CHROMIUM_ARGS),
+            "headless": True}
 
 
 @pytest.fixture(scope="session")

@@ -17,23 +17,11 @@ from typing import Any
 
 import pytest
 
-from autograder.browser import CHROMIUM_ARGS, require_chromium
 from autograder.notebook_server import JupyterServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 APPS = ("lab", "notebook")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright launches Debian's Chromium (``playwright install`` cannot download here)."""
-    try:
-        chromium = require_chromium()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    return {**browser_type_launch_args, "executable_path": chromium, "args": list(CHROMIUM_ARGS),
-            "headless": True}
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from autograder.browser import CHROMIUM_ARGS, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "jupyterhub"
@@ -53,17 +50,6 @@ class Hub:
     def setup(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``setup_class.py`` with this hub's prefix, state and port."""
         return _setup(self.plan, *args)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright launches Debian's Chromium (``playwright install`` cannot download here)."""
-    try:
-        chromium = require_chromium()
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    return {**browser_type_launch_args, "executable_path": chromium, "args": list(CHROMIUM_ARGS),
-            "headless": True}
 
 
 def _free_port_block(size: int = 16) -> int:

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from nnlab.checks import policy
 from nnlab.i18n import Text
@@ -79,6 +79,16 @@ class CheckFailed(AssertionError):
         """What Jupyter shows: the message alone, not the check engine's frames."""
         return [f"CheckFailed: {line}" if n == 0 else line
                 for n, line in enumerate(self.message().splitlines())]
+
+
+#: statistical checks allow 5 standard errors (a false alarm < 1 in 1.7 million).
+BANDS = 5.0
+
+
+def fail(what: Text, kind: Text, detail: Text | None = None, cause: Text | None = None,
+         next_step: Text | None = None) -> NoReturn:
+    """Raise a :class:`CheckFailed`: the one way a check reports a failure."""
+    raise CheckFailed(what, kind, detail, cause, next_step)
 
 
 def _current_language() -> str:

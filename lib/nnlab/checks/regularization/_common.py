@@ -10,28 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from nnlab.checks.compare import FLOAT64, Tolerance, expect_close
-from nnlab.checks.spec import CheckFailed
+from nnlab.checks.spec import BANDS, CheckFailed, fail  # noqa: F401 - shared with the exercise modules
 from nnlab.i18n import Text
 
 NOTEBOOK = "04_regularization"
-BANDS = 5.0  # statistical checks allow 5 standard errors (a false alarm < 1 in 1.7 million)
 
 Functions = Mapping[str, Callable[..., Any]]
 
 
 # --------------------------------------------------------------------------- helpers
-
-def fail(what: Text, kind: Text, detail: Text | None = None, cause: Text | None = None,
-         next_step: Text | None = None) -> NoReturn:
-    """Raise a :class:`CheckFailed` (a shorthand shared with the augmentation checks)."""
-    raise CheckFailed(what, kind, detail, cause, next_step)
 
 
 def unpack(value: Any, what: Text, names: tuple[str, ...]) -> tuple[Any, ...]:
