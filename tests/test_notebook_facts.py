@@ -167,3 +167,27 @@ def test_introduction_names_two_exercises_that_need_real_work(notebook: str) -> 
     assert len(rows) >= 2, rows
     for name, _minutes in rows:
         assert name in graded and f"test_{name}" in graded, name
+
+
+# --------------------------------------------------------------------------- 01 and 05: numbers and claims
+
+def test_the_overfitting_step_states_the_parameter_count_of_its_network() -> None:
+    from nnlab.training import make_mlp
+
+    model = make_mlp(256, [100], 6, seed=0)  # the notebook's 256 → 100 → 6 network
+    count = sum(p.numel() for p in model.parameters())
+    text = _cell("05_tuning", "af876bc6")
+    assert f"{count // 1000} {count % 1000:03d} parameters" in text
+
+
+def test_relus_speed_up_is_attributed_to_alexnets_tanh_comparison() -> None:
+    text = _cell("01_activations", "2b3c6366")
+    # Krizhevsky et al. 2012, Figure 1: 25 % training error on CIFAR-10 six times faster than tanh
+    assert "six times faster than the same network with tanh" in text
+    assert "6× in the AlexNet paper" not in text
+
+
+def test_not_zero_centred_is_no_reason_to_prefer_relu_over_sigmoid() -> None:
+    answer = _cell("01_activations", "0f4d6b1a")
+    assert "Also accepted as the second reason: sigmoid outputs are not zero-centred" not in answer
+    assert "ReLU's outputs are not zero-centred either" in answer
