@@ -35,13 +35,19 @@ INPUT_VALUES_SHOWN = 3
 
 
 def hidden_parameter_texts(template: Template) -> list[str]:
-    """Each hidden call's non-default parameters as code, a dict or JSON would show them."""
+    """Each hidden call's secret parameters as code, a dict or JSON would show them.
+
+    A parameter is secret unless it is the check's default or a visible call of the same
+    check uses the same value (``approximate='tanh'`` is in the student's own test cell).
+    """
     texts = []
+    visible = {(call.name, key, repr(value)) for anchor in template.anchors if anchor.kind == "test"
+               for call in anchor.plan if not call.hidden for key, value in call.params.items()}
     for call in _hidden_calls(template):
         defaults = get_spec(call.name).params
         for key, value in call.params.items():
-            if key == "hidden" or defaults.get(key) == value:
-                continue
+            if key == "hidden" or defaults.get(key) == value or (call.name, key, repr(value)) in visible:
+                continue  # a default, or shown by a visible check too: not a secret
             texts += [f"{key}={value!r}", f"'{key}': {value!r}", f'"{key}": {json.dumps(value)}']
     return texts
 
