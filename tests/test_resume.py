@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import sqlite3
@@ -92,4 +93,5 @@ def test_a_changed_submission_is_regraded(tmp_path: Path, test_course) -> None:
     classgen.write_submission(tmp_path, "s2", "mini", classgen.perfect(test_course, "mini"))
     again = run_cli("grade", "mini", "--course-dir", str(tmp_path), "--no-progress", repo=TEST_COURSE)
     assert "graded 1 " in again.stdout
-    assert [line for line in _grades(tmp_path) if line.startswith("s2,")][0].split(",")[2] == "3"
+    rows = list(csv.DictReader(_grades(tmp_path)))
+    assert [row["auto_score"] for row in rows if row["student_id"] == "s2"] == ["3"]
