@@ -150,3 +150,13 @@ def error_outputs(notebook: Any) -> list[tuple[dict[str, Any], Any]]:
     """``(nbgrader metadata of the cell, error output)`` of every error an executed notebook shows."""
     return [(nbgrader_meta(cell), output) for cell in notebook.cells if cell.cell_type == "code"
             for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+def check_fails(name: str, function: Any, match: str, **params: Any) -> str:
+    """Run ``check(name, function, **params)``, expect it to fail with ``match``; the message."""
+    import pytest
+    from nnlab.checks import check
+
+    with pytest.raises(AssertionError, match=match) as caught:
+        check(name, function, **params)
+    return str(caught.value)

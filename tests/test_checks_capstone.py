@@ -9,7 +9,6 @@ gets no tier, whatever the seed.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from nnlab.data import hidden_test_split, load_hard_shapes
 from torch import nn
 
 from tests.notebooks import call_ids, check_calls, check_cells, registered_checks, run_check_call
+from tests.notebooks import check_fails as _fails
 
 NOTEBOOK = "06_putting_it_together"
 CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "mlp_parameter_count", "build_model", "predict")
@@ -28,10 +28,6 @@ CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "mlp_parameter_count", "build
 MODULE_CALLS = [c for c in check_calls(NOTEBOOK) if c.name != "predict"]
 
 
-def _fails(name: str, function: Any, match: str, **params: Any) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(name, function, **params)
-    return str(caught.value)
 
 
 def test_registered_checks_are_the_notebooks() -> None:

@@ -9,6 +9,7 @@ import pytest
 from nnlab.checks import check
 
 from tests.notebooks import call_ids, check_calls, run_check_call
+from tests.notebooks import check_fails as _fails
 
 NOTEBOOK = "02_preprocessing"
 RANDOM = {"source": "random", "shape": (6, 5, 7, 3), "seed": 1}
@@ -30,10 +31,6 @@ def test_solution_passes_every_check(ns, call):
     run_check_call(ns, call)
 
 
-def _fails(name: str, function: Any, match: str, **params: Any) -> str:
-    with pytest.raises(AssertionError, match=match) as info:
-        check(name, function, **params)
-    return str(info.value)
 
 
 def _not_implemented(*args: Any) -> Any:

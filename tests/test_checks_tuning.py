@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from nnlab.checks import check, judge_check, registry, run_check
 from nnlab.checks.tuning import GAP_TOL, LABELS, RISE_TOL, make_learning_curves
 
 from tests.notebooks import call_ids, check_calls, one_test_cell_per_check, registered_checks, run_check_call
+from tests.notebooks import check_fails as _fails
 
 NOTEBOOK = "05_tuning"
 CHECKS = (
@@ -27,10 +27,6 @@ CHECKS = (
 )
 
 
-def _fails(name: str, function: Any, match: str, **params: Any) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(name, function, **params)
-    return str(caught.value)
 
 
 # --- the solution and the notebook's test cells ---------------------------------------------
