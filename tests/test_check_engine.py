@@ -25,8 +25,9 @@ from nnlab.checks import (
     run_check,
     summary,
 )
-from nnlab.checks.compare import FLOAT64, Region, Tolerance, expect_close, expect_within
+from nnlab.checks.compare import FLOAT64, Region, Tolerance, expect_close
 from nnlab.checks.spec import _REGISTRY, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import LANGUAGES, Text, get_language, set_language
 
 X = np.array([-2.0, -0.5, 0.5, 3.0])  # off ReLU's kink

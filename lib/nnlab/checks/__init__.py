@@ -38,7 +38,6 @@ CHECK_MODULES = (
     "nnlab.checks.preprocessing",
     "nnlab.checks.initialization",
     "nnlab.checks.regularization",
-    "nnlab.checks.dropout",
     "nnlab.checks.augmentation",
     "nnlab.checks.tuning",
     "nnlab.checks.capstone",

@@ -13,22 +13,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.augmentation._common import NOTEBOOK, Functions, _images, _rng
-from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import close_to, fail, unpack, within
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.augmentation._common import NOTEBOOK, Functions, random_images, rng_for
+from nnlab.checks.compare import as_array, close_to, unpack, value_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import Text
 
 
 def _mixup_inputs(p: Params) -> tuple[np.ndarray, np.ndarray]:
-    X = _images({**p, "dtype": "float64"})
+    X = random_images({**p, "dtype": "float64"})
     labels = np.random.default_rng(p["seed"] + 5).integers(0, p["num_classes"], p["N"])
     return X, F.one_hot(torch.from_numpy(labels), p["num_classes"]).double().numpy()
 
 
 def _mixup_run(functions: Functions, p: Params) -> Record:
     X, Y = _mixup_inputs(p)
-    return call(functions["function"], X, Y, p["alpha"], _rng(p))
+    return call(functions["function"], X, Y, p["alpha"], rng_for(p))
 
 
 def _beta_moments(alpha: float) -> tuple[float, float, float]:
@@ -100,12 +100,12 @@ def _mixup_judge(record: Record, p: Params) -> None:
     if mixed.sum() > 1 and np.ptp(lam[mixed]) < 1e-9:
         fail(what, Text("uses the same λ for every sample", "所有样本使用了同一个 λ"), cause=rule,
              next_step=Text("lam = rng.beta(alpha, alpha, size=N)", "lam = rng.beta(alpha, alpha, size=N)"))
-    within(float(sample.mean()), 0.5, sd / math.sqrt(k), what=what,
-           name=Text("mean of the recovered λ", "恢复出的 λ 的均值"), cause=rule)
-    within(float(sample.var()), var, sd_var / math.sqrt(k), what=what,
-           name=Text(f"variance of the recovered λ (alpha = {alpha:g})",
-                     f"恢复出的 λ 的方差（alpha = {alpha:g}）"),
-           cause=rule)
+    expect_within(float(sample.mean()), 0.5, stderr=sd / math.sqrt(k), what=what,
+                  statistic_name=Text("mean of the recovered λ", "恢复出的 λ 的均值"), cause=rule)
+    expect_within(float(sample.var()), var, stderr=sd_var / math.sqrt(k), what=what,
+                  statistic_name=Text(f"variance of the recovered λ (alpha = {alpha:g})",
+                                      f"恢复出的 λ 的方差（alpha = {alpha:g}）"),
+                  cause=rule)
 
 
 register(Spec(

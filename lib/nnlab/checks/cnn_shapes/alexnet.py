@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, is_int, result_value
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
-from nnlab.training import one_thread
+from nnlab.threads import one_thread
 
 #: The lecture's (Caffe) AlexNet: (name, kind, out channels or None for pooling, kernel,
 #: stride, padding). NORM1/NORM2 (local response normalisation) follow POOL1/POOL2.
@@ -75,12 +75,12 @@ def _layer_hint(name: str) -> Text:
 
 def _shapes_judge(record: Record, p: Params) -> None:
     what = Text("alexnet_layer_shapes")
-    value = _value(record.get("result", {}), what)
+    value = result_value(record.get("result", {}), what)
     expected = measure_caffe_alexnet(p["input_size"])
     names = [row[0] for row in expected]
     if not isinstance(value, (list, tuple)) or len(value) != len(expected):
         got = f"{len(value)} entries" if isinstance(value, (list, tuple)) else type(value).__name__
-        raise CheckFailed(
+        fail(
             what, Text("should list 8 layers", "应列出 8 层"),
             detail=Text(f"expected {len(expected)} entries ({', '.join(names)}), got {got}",
                         f"应有 {len(expected)} 项（{', '.join(names)}），得到 {got}"),
@@ -91,29 +91,29 @@ def _shapes_judge(record: Record, p: Params) -> None:
     for entry, (name, channels, height, width) in zip(value, expected):
         layer = Text(f"alexnet_layer_shapes: {name}")
         if not isinstance(entry, (list, tuple)) or len(entry) != 4:
-            raise CheckFailed(layer, Text("should be a tuple (name, channels, height, width)",
+            fail(layer, Text("should be a tuple (name, channels, height, width)",
                                           "应为元组 (name, channels, height, width)"),
                               detail=Text(f"got {entry!r}"[:120]))
         if entry[0] != name:
-            raise CheckFailed(layer, Text("has the wrong name or is out of order", "名称错误或顺序不对"),
+            fail(layer, Text("has the wrong name or is out of order", "名称错误或顺序不对"),
                               detail=Text(f"expected {name!r}, got {entry[0]!r}",
                                           f"应为 {name!r}，得到 {entry[0]!r}"),
                               next_step=Text(f"use the names {', '.join(names)} in this order.",
                                              f"按此顺序使用名称 {', '.join(names)}。"))
         if entry[1] != channels:
-            raise CheckFailed(layer, Text("has the wrong number of channels", "通道数错误"),
+            fail(layer, Text("has the wrong number of channels", "通道数错误"),
                               detail=Text(f"expected {channels}, got {entry[1]!r}",
                                           f"应为 {channels}，得到 {entry[1]!r}"),
                               cause=Text("a pooling layer keeps the channels of the conv before it; a conv "
                                          "outputs one channel per filter.",
                                          "池化层保持前一卷积层的通道数；卷积层每个滤波器输出一个通道。"))
         if (entry[2], entry[3]) != (height, width):
-            raise CheckFailed(layer, Text("has the wrong height × width", "高 × 宽错误"),
+            fail(layer, Text("has the wrong height × width", "高 × 宽错误"),
                               detail=Text(f"expected {height}×{width}, got {entry[2]!r}×{entry[3]!r}",
                                           f"应为 {height}×{width}，得到 {entry[2]!r}×{entry[3]!r}"),
                               cause=_layer_hint(name))
-        if not all(_is_int(v) for v in entry[1:]):
-            raise CheckFailed(layer, Text("should hold ints", "应为整数"),
+        if not all(is_int(v) for v in entry[1:]):
+            fail(layer, Text("should hold ints", "应为整数"),
                               detail=Text(f"got {entry!r}"[:120]))
 
 
@@ -206,9 +206,9 @@ def _alexnet_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
 @one_thread()
 def _alexnet_judge(record: Record, p: Params) -> None:
     what = Text("build_alexnet")
-    _value(record.get("build", {}), what)
+    result_value(record.get("build", {}), what)
     if record.get("type") != "torch.nn.Module":
-        raise CheckFailed(what, Text("should return a torch.nn.Module", "应返回 torch.nn.Module"),
+        fail(what, Text("should return a torch.nn.Module", "应返回 torch.nn.Module"),
                           detail=Text(f"got {record.get('type')}", f"得到 {record.get('type')}"),
                           next_step=Text("return the model object, e.g. an nn.Sequential.",
                                          "返回模型对象，例如一个 nn.Sequential。"))
@@ -222,7 +222,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                  min(len(got_types), len(expected_types)))
         got_i = got_types[i] if i < len(got_types) else "nothing"
         expected_i = expected_types[i] if i < len(expected_types) else "nothing"
-        raise CheckFailed(
+        fail(
             what, Text("has other layers than the lecture's torchvision AlexNet",
                        "层与讲义中的 torchvision AlexNet 不同"),
             detail=Text(f"{len(got_types)} layers (without Flatten), expected {len(expected_types)}; "
@@ -236,7 +236,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
     for i, (got, expected) in enumerate(zip(got_layers, expected_layers)):
         if got[0] == "Dropout" and got != expected:
             keep = abs(got[1] - (1 - p["dropout"])) < 1e-12 and p["dropout"] != 0.5
-            raise CheckFailed(
+            fail(
                 what, Text(f"layer {i + 1} (Dropout) has the wrong p", f"第 {i + 1} 层（Dropout）的 p 错误"),
                 detail=Text(f"expected p = {expected[1]:g}, got {got[1]:g}",
                             f"应为 p = {expected[1]:g}，得到 {got[1]:g}"),
@@ -245,7 +245,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "torch 的 Dropout(p) 的 p 是*丢弃*概率"
                            + ("——你传入的是保留概率。" if keep else "；把参数 dropout 传进去。")))
         if got != expected:
-            raise CheckFailed(
+            fail(
                 what, Text(f"layer {i + 1} ({got[0]}) has other settings than the lecture's",
                            f"第 {i + 1} 层（{got[0]}）的设置与讲义不同"),
                 detail=Text(f"expected {expected[1:]}, got {got[1:]}",
@@ -261,7 +261,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
         kind, message = (list(forward["error"]) + ["", ""])[:2]
         if kind == "NotImplementedError":
             value_of(forward, what)
-        raise CheckFailed(
+        fail(
             Text("build_alexnet: forward pass", "build_alexnet：前向传播"),
             Text(f"raised {kind} on a batch of shape {input_shape}",
                  f"输入形状为 {input_shape} 时抛出了 {kind}"),
@@ -277,7 +277,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
     expected_shape = (p["batch"], p["num_classes"])
     if shape is None or tuple(shape) != expected_shape:
         got = record.get("output_type") if shape is None else tuple(shape)
-        raise CheckFailed(
+        fail(
             what, Text("gives the wrong output shape", "输出形状错误"),
             detail=Text(f"input {input_shape}: expected {expected_shape}, got {got}",
                         f"输入 {input_shape}：应为 {expected_shape}，得到 {got}"),
@@ -286,7 +286,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
     expected_params = _trainable_by_type(reference)
     got_params = record.get("params_by_type", {})
     if got_params != expected_params:
-        raise CheckFailed(
+        fail(
             what, Text("has another number of trainable parameters", "可训练参数个数不同"),
             detail=Text(f"by layer type: expected {expected_params}, got {got_params}",
                         f"按层类型：应为 {expected_params}，得到 {got_params}"),

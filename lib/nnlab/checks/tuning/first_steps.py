@@ -19,25 +19,27 @@ import torch.nn.functional as F
 
 from nnlab.checks.codec import Foreign, TensorValue
 from nnlab.checks.compare import FLOAT32, FLOAT64, expect_close, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
-from nnlab.checks.tuning._common import _NUMBER, NOTEBOOK, Functions
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.tuning._common import NOTEBOOK, NUMBER_TYPES, Functions
+from nnlab.data.features import Features, load_features
 from nnlab.i18n import Text
-from nnlab.training import Features, load_features, make_mlp, one_thread
+from nnlab.threads import one_thread
+from nnlab.training import make_mlp
 
 # --------------------------------------------------------------------------- helpers
 
 def _scalar(value: Any, what: Text, hint: Text) -> float:
     """A returned number as a float, or a failure saying what came back instead."""
     if isinstance(value, TensorValue):
-        raise CheckFailed(what, Text("returned a torch.Tensor, expected a Python float",
+        fail(what, Text("returned a torch.Tensor, expected a Python float",
                                      "返回了 torch.Tensor，应返回 Python 浮点数"),
                           next_step=Text("return a Python float: tensor.item() or float(...).",
                                          "返回 Python 浮点数：tensor.item() 或 float(...)。"))
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _NUMBER):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, NUMBER_TYPES):
         got = value.type_name if isinstance(value, Foreign) else type(value).__name__
-        raise CheckFailed(what, Text("returned the wrong type", "返回类型错误"),
+        fail(what, Text("returned the wrong type", "返回类型错误"),
                           detail=Text(f"got {got}, expected a float", f"得到 {got}，应为浮点数"),
                           next_step=hint)
     return float(value)
@@ -159,7 +161,7 @@ def _measure_judge(record: Record, p: Params) -> None:
                      "在整个数据集的原始得分上计算 F.cross_entropy(model(X), y)。")
     expect_close({"value": got}, np.float64(measured), what=what, tol=FLOAT32, cause=cause)
     if changed is not False:
-        raise CheckFailed(
+        fail(
             what, Text("changed the model's weights", "改变了模型的权重"),
             cause=Text("measuring the loss must not train: no optimizer step, no in-place edits.",
                        "测量损失不应训练模型：不要调用 optimizer.step()，也不要原地修改参数。"),
@@ -195,17 +197,17 @@ def _overfit_judge(record: Record, p: Params) -> None:
     if isinstance(value, list):
         value = tuple(value)
     if not (isinstance(value, tuple) and len(value) == 2):
-        raise CheckFailed(what, Text("should return a pair (num_iterations, final_accuracy)",
+        fail(what, Text("should return a pair (num_iterations, final_accuracy)",
                                      "应返回二元组 (num_iterations, final_accuracy)"),
                           next_step=Text("end with: return iteration, acc", "最后写：return iteration, acc"))
     iterations, reported = value
     if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, (int, np.integer)):
-        raise CheckFailed(what, Text("num_iterations should be an int", "num_iterations 应为整数"),
+        fail(what, Text("num_iterations should be an int", "num_iterations 应为整数"),
                           detail=Text(f"got {type(iterations).__name__}",
                                       f"得到 {type(iterations).__name__}"),
                           next_step=Text("count the updates in an int variable.", "用整数变量计数更新次数。"))
     if not 0 <= int(iterations) <= budget:
-        raise CheckFailed(what, Text("num_iterations is outside [0, max_iterations]",
+        fail(what, Text("num_iterations is outside [0, max_iterations]",
                                      "num_iterations 不在 [0, max_iterations] 内"),
                           detail=Text(f"got {int(iterations)}, max_iterations = {budget}",
                                       f"得到 {int(iterations)}，max_iterations = {budget}"),
@@ -216,7 +218,7 @@ def _overfit_judge(record: Record, p: Params) -> None:
     state = record.get("state")
     changed = _weights_changed(state, fresh)
     if changed is None:
-        raise CheckFailed(what, Text("changed the model's architecture", "改变了模型结构"),
+        fail(what, Text("changed the model's architecture", "改变了模型结构"),
                           cause=Text("train the layers the model has; do not add, remove or reshape them.",
                                      "训练模型现有的层，不要增删或改变形状。"))
     dtype = next(iter(state.values())).dtype
@@ -246,16 +248,16 @@ def _overfit_judge(record: Record, p: Params) -> None:
             cause = Text("it stopped before every example was classified correctly: loop until the "
                          "training accuracy is exactly 1.0.",
                          "在所有样本都分类正确之前就停止了：循环直到训练准确率恰好为 1.0。")
-        raise CheckFailed(what, Text("did not reach 100% training accuracy", "没有达到 100% 训练准确率"),
+        fail(what, Text("did not reach 100% training accuracy", "没有达到 100% 训练准确率"),
                           detail=detail, cause=cause,
                           next_step=Text("print the accuracy after every update.", "每次更新后打印准确率。"))
     if 1.0 < reported <= 100.0:
-        raise CheckFailed(what, Text("final_accuracy looks like a percentage", "final_accuracy 像是百分数"),
+        fail(what, Text("final_accuracy looks like a percentage", "final_accuracy 像是百分数"),
                           detail=Text(f"got {reported:g}", f"得到 {reported:g}"),
                           next_step=Text("return a fraction in [0, 1], e.g. 1.0.",
                                          "返回 [0, 1] 内的比例，例如 1.0。"))
     if not math.isclose(reported, measured, abs_tol=1e-6):  # float32 accuracy rounds at ~1e-8
-        raise CheckFailed(what, Text("reports a final accuracy the model does not have",
+        fail(what, Text("reports a final accuracy the model does not have",
                                      "报告的最终准确率与模型不符"),
                           detail=Text(f"you reported {reported:.4g}, the model's training accuracy is "
                                       f"{measured:.4g}",
