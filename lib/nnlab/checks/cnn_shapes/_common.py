@@ -1,4 +1,4 @@
-"""Helpers shared by the checks of 00_cnn_shapes: reading results, one torch thread, number tests."""
+"""Helpers shared by the checks of 00_cnn_shapes: reading results and telling numbers and ints apart."""
 
 from __future__ import annotations
 

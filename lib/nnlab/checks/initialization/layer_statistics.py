@@ -27,7 +27,8 @@ ENSEMBLE_SIZE = 50
 #: bands of standard errors for the layer statistics (log scale), wider than :data:`BANDS`
 #: because the standard error itself is estimated from the ensemble.
 LAYER_BANDS = 6.0
-_ENSEMBLE_SEED = 20_100_701
+#: the seed of the reference ensemble (independent of any check's seed).
+ENSEMBLE_SEED = 20_100_701
 
 
 def _weight_scale(scale: Any) -> float | Callable[[int], float]:
@@ -51,7 +52,7 @@ def _stats_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
 
 def torch_layer_statistics(
     dims: Sequence[int], scale: Any, activation: str, batch_size: int, *,
-    num_runs: int = ENSEMBLE_SIZE, seed: int = _ENSEMBLE_SEED, scale_by: str = "in",
+    num_runs: int = ENSEMBLE_SIZE, seed: int = ENSEMBLE_SEED, scale_by: str = "in",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lecture's experiment in torch (float64), ``num_runs`` independent times.
 
@@ -72,12 +73,13 @@ def torch_layer_statistics(
     """
     key = (tuple(int(d) for d in dims), scale if isinstance(scale, str) else float(scale), activation,
            int(batch_size), int(num_runs), int(seed), scale_by)
-    return _ensemble(*key)
+    return torch_layer_ensemble(*key)
 
 
 @lru_cache(maxsize=64)
-def _ensemble(dims: tuple[int, ...], scale: str | float, activation: str, batch_size: int,
-              num_runs: int, seed: int, scale_by: str) -> tuple[np.ndarray, np.ndarray]:
+def torch_layer_ensemble(dims: tuple[int, ...], scale: str | float, activation: str, batch_size: int,
+                         num_runs: int, seed: int, scale_by: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`torch_layer_statistics` on hashable arguments, cached (read-only results)."""
     g = torch.Generator().manual_seed(seed)
     act = {"tanh": torch.tanh, "relu": torch.relu}[activation]
     x = torch.randn(num_runs, batch_size, dims[0], dtype=torch.float64, generator=g)

@@ -19,7 +19,7 @@ from nnlab.checks.preprocessing._common import (
 )
 from nnlab.checks.preprocessing._diagnosis import Mistake, diagnose, expect_shape
 from nnlab.checks.preprocessing.inputs import make_images, make_statistics
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, register
+from nnlab.checks.spec import Params, Record, Spec, fail, register
 from nnlab.i18n import Text
 
 
@@ -40,24 +40,24 @@ _NO_RESHAPE = Text("use the statistics as they are: X - mean (no reshape).",
                    "直接使用统计量：X - mean（不要 reshape）。")
 
 
-def _error_failure(record: Record, p: Params) -> CheckFailed | None:
-    """A specific message for the errors standardize typically raises (None: no such error)."""
+def _fail_on_known_error(record: Record, p: Params) -> None:
+    """A specific message for the errors standardize typically raises (other errors: no failure here)."""
     error = record.get("error")
     if error is None:
-        return None
+        return
     kind, message = (list(error) + ["", ""])[:2]
     message = str(message)
     what = Text("standardize")
     detail = Text(f"{kind}: {message}", f"{kind}：{message}")
     if "NoneType" in message:
-        return CheckFailed(
+        fail(
             what, Text("fails when std is None", "std 为 None 时出错"), detail=detail,
             cause=Text("std=None means subtract only: divide by std only when std is not None.",
                        "std=None 表示只减均值：仅当 std is not None 时才除以 std。"),
             next_step=Text("put the division under `if std is not None:`.",
                            "把除法放在 `if std is not None:` 之下。"))
     if "truth value" in message:
-        return CheckFailed(
+        fail(
             what, Text("tests an array for truth", "对数组做了真值判断"), detail=detail,
             cause=Text("`if std:` is ambiguous for an array.", "对数组写 `if std:` 含义不明确。"),
             next_step=Text("write `if std is not None:`.", "改写为 `if std is not None:`。"))
@@ -66,10 +66,8 @@ def _error_failure(record: Record, p: Params) -> CheckFailed | None:
             "standardize must also accept a mean image (H, W, C): it broadcasts against (N, H, W, C) "
             "as it is, just like a (C,) vector.",
             "standardize 也必须接受平均图像 (H, W, C)：它和 (C,) 向量一样可以直接与 (N, H, W, C) 广播。")
-        return CheckFailed(what, Text("could not broadcast the statistics against X",
-                                      "统计量无法与 X 广播"),
-                           detail=detail, cause=cause, next_step=_NO_RESHAPE)
-    return None
+        fail(what, Text("could not broadcast the statistics against X", "统计量无法与 X 广播"),
+             detail=detail, cause=cause, next_step=_NO_RESHAPE)
 
 
 def _standardize_mistakes(X: np.ndarray, mean: np.ndarray, std: np.ndarray | None) -> list[Mistake]:
@@ -132,9 +130,7 @@ def _standardize_judge(record: Record, p: Params) -> None:
     mean, std = make_statistics(p)
     expected = torch_normalize(X, mean, std)
     what = Text("standardize")
-    failure = _error_failure(record, p)
-    if failure is not None:
-        raise failure
+    _fail_on_known_error(record, p)
     value = value_of(record, what)
     expect_shape(value, expected.shape, X.shape, "standardize", what)
     diagnose(value, expected, lambda: _standardize_mistakes(X, mean, std), what)
