@@ -67,12 +67,12 @@ def _maxout_judge(direction: str, record: Record, p: Params) -> None:
     value = value_of(record, what)
     if not (isinstance(value, (tuple, list)) and len(value) == 3):
         fail(what,
-                          Text("should return a triple (dx, dW, db)", "应返回三元组 (dx, dW, db)"),
-                          detail=Text(f"got {kind_of(value)}", f"得到 {kind_of(value)}"),
-                          cause=Text("a maxout layer has three inputs that need a gradient: x, W and b.",
-                                     "maxout 层有三个需要梯度的输入：x、W 和 b。"),
-                          next_step=Text("end the function with `return dx, dW, db`.",
-                                         "函数最后写 `return dx, dW, db`。"))
+             Text("should return a triple (dx, dW, db)", "应返回三元组 (dx, dW, db)"),
+             detail=Text(f"got {kind_of(value)}", f"得到 {kind_of(value)}"),
+             cause=Text("a maxout layer has three inputs that need a gradient: x, W and b.",
+                        "maxout 层有三个需要梯度的输入：x、W 和 b。"),
+             next_step=Text("end the function with `return dx, dW, db`.",
+                            "函数最后写 `return dx, dW, db`。"))
     routing = Text("the gradient flows only through the winning piece k* of each (n, h); "
                    "build a one-hot mask of the argmax over k.",
                    "梯度只流经每个 (n, h) 取得最大值的那一片 k*：对 k 的 argmax 建一个 one-hot 掩码。")

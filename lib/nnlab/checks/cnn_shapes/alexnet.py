@@ -92,29 +92,29 @@ def _shapes_judge(record: Record, p: Params) -> None:
         layer = Text(f"alexnet_layer_shapes: {name}")
         if not isinstance(entry, (list, tuple)) or len(entry) != 4:
             fail(layer, Text("should be a tuple (name, channels, height, width)",
-                                          "应为元组 (name, channels, height, width)"),
-                              detail=Text(f"got {entry!r}"[:120]))
+                             "应为元组 (name, channels, height, width)"),
+                 detail=Text(f"got {entry!r}"[:120]))
         if entry[0] != name:
             fail(layer, Text("has the wrong name or is out of order", "名称错误或顺序不对"),
-                              detail=Text(f"expected {name!r}, got {entry[0]!r}",
-                                          f"应为 {name!r}，得到 {entry[0]!r}"),
-                              next_step=Text(f"use the names {', '.join(names)} in this order.",
-                                             f"按此顺序使用名称 {', '.join(names)}。"))
+                 detail=Text(f"expected {name!r}, got {entry[0]!r}",
+                             f"应为 {name!r}，得到 {entry[0]!r}"),
+                 next_step=Text(f"use the names {', '.join(names)} in this order.",
+                                f"按此顺序使用名称 {', '.join(names)}。"))
         if entry[1] != channels:
             fail(layer, Text("has the wrong number of channels", "通道数错误"),
-                              detail=Text(f"expected {channels}, got {entry[1]!r}",
-                                          f"应为 {channels}，得到 {entry[1]!r}"),
-                              cause=Text("a pooling layer keeps the channels of the conv before it; a conv "
-                                         "outputs one channel per filter.",
-                                         "池化层保持前一卷积层的通道数；卷积层每个滤波器输出一个通道。"))
+                 detail=Text(f"expected {channels}, got {entry[1]!r}",
+                             f"应为 {channels}，得到 {entry[1]!r}"),
+                 cause=Text("a pooling layer keeps the channels of the conv before it; a conv "
+                            "outputs one channel per filter.",
+                            "池化层保持前一卷积层的通道数；卷积层每个滤波器输出一个通道。"))
         if (entry[2], entry[3]) != (height, width):
             fail(layer, Text("has the wrong height × width", "高 × 宽错误"),
-                              detail=Text(f"expected {height}×{width}, got {entry[2]!r}×{entry[3]!r}",
-                                          f"应为 {height}×{width}，得到 {entry[2]!r}×{entry[3]!r}"),
-                              cause=_layer_hint(name))
+                 detail=Text(f"expected {height}×{width}, got {entry[2]!r}×{entry[3]!r}",
+                             f"应为 {height}×{width}，得到 {entry[2]!r}×{entry[3]!r}"),
+                 cause=_layer_hint(name))
         if not all(is_int(v) for v in entry[1:]):
             fail(layer, Text("should hold ints", "应为整数"),
-                              detail=Text(f"got {entry!r}"[:120]))
+                 detail=Text(f"got {entry!r}"[:120]))
 
 
 register(Spec(
@@ -209,13 +209,27 @@ def _alexnet_judge(record: Record, p: Params) -> None:
     result_value(record.get("build", {}), what)
     if record.get("type") != "torch.nn.Module":
         fail(what, Text("should return a torch.nn.Module", "应返回 torch.nn.Module"),
-                          detail=Text(f"got {record.get('type')}", f"得到 {record.get('type')}"),
-                          next_step=Text("return the model object, e.g. an nn.Sequential.",
-                                         "返回模型对象，例如一个 nn.Sequential。"))
-    input_shape = (p["batch"], 3, p["size"], p["size"])
+             detail=Text(f"got {record.get('type')}", f"得到 {record.get('type')}"),
+             next_step=Text("return the model object, e.g. an nn.Sequential.",
+                            "返回模型对象，例如一个 nn.Sequential。"))
     reference = torchvision_alexnet_layers(p["num_classes"], p["dropout"])
-    expected_layers = [describe_module(m) for m in reference]
-    got_layers = [tuple(layer) for layer in record.get("layers", [])]
+    _judge_layers([tuple(layer) for layer in record.get("layers", [])],
+                  [describe_module(m) for m in reference], p["dropout"], what)
+    _judge_forward(record, p, what)
+    expected_params = _trainable_by_type(reference)
+    got_params = record.get("params_by_type", {})
+    if got_params != expected_params:
+        fail(
+            what, Text("has another number of trainable parameters", "可训练参数个数不同"),
+            detail=Text(f"by layer type: expected {expected_params}, got {got_params}",
+                        f"按层类型：应为 {expected_params}，得到 {got_params}"),
+            cause=Text("frozen parameters (requires_grad=False) or layers without their bias.",
+                       "参数被冻结（requires_grad=False）或层缺少偏置。"))
+
+
+def _judge_layers(got_layers: list[tuple[Any, ...]], expected_layers: list[tuple[Any, ...]],
+                  dropout: float, what: Text) -> None:
+    """The same layer types in the same order, each with the lecture's settings."""
     got_types, expected_types = [g[0] for g in got_layers], [e[0] for e in expected_layers]
     if got_types != expected_types:
         i = next((i for i, (g, e) in enumerate(zip(got_types, expected_types)) if g != e),
@@ -235,7 +249,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "print(model)，与讲义中的类逐行对照。"))
     for i, (got, expected) in enumerate(zip(got_layers, expected_layers)):
         if got[0] == "Dropout" and got != expected:
-            keep = abs(got[1] - (1 - p["dropout"])) < 1e-12 and p["dropout"] != 0.5
+            keep = abs(got[1] - (1 - dropout)) < 1e-12 and dropout != 0.5
             fail(
                 what, Text(f"layer {i + 1} (Dropout) has the wrong p", f"第 {i + 1} 层（Dropout）的 p 错误"),
                 detail=Text(f"expected p = {expected[1]:g}, got {got[1]:g}",
@@ -256,6 +270,11 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "Conv2d 的设置为 (in, out, kernel, stride, padding, bias)，"
                            "Linear 为 (in, out, bias)，"
                            "MaxPool2d 为 (kernel, stride, padding)；最后一个 Linear 输出 num_classes。"))
+
+
+def _judge_forward(record: Record, p: Params, what: Text) -> None:
+    """A batch of zeros flows through the model to scores of shape (batch, num_classes)."""
+    input_shape = (p["batch"], 3, p["size"], p["size"])
     forward = record.get("forward", {})
     if "error" in forward:
         kind, message = (list(forward["error"]) + ["", ""])[:2]
@@ -283,15 +302,6 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                         f"输入 {input_shape}：应为 {expected_shape}，得到 {got}"),
             cause=Text("the features must be flattened to (N, 9216) before the classifier.",
                        "进入分类器之前要把特征展平成 (N, 9216)。"))
-    expected_params = _trainable_by_type(reference)
-    got_params = record.get("params_by_type", {})
-    if got_params != expected_params:
-        fail(
-            what, Text("has another number of trainable parameters", "可训练参数个数不同"),
-            detail=Text(f"by layer type: expected {expected_params}, got {got_params}",
-                        f"按层类型：应为 {expected_params}，得到 {got_params}"),
-            cause=Text("frozen parameters (requires_grad=False) or layers without their bias.",
-                       "参数被冻结（requires_grad=False）或层缺少偏置。"))
 
 
 register(Spec(

@@ -121,9 +121,9 @@ def _count_judge(record: Record, p: Params) -> None:
                 cause=_count_cause(got, model))
         if not is_int(got):
             fail(what, Text("should return an int", "应返回整数"),
-                              detail=Text(f"got {type(got).__name__}", f"得到 {type(got).__name__}"),
-                              next_step=Text("p.numel() is an int; sum them with sum(...).",
-                                             "p.numel() 是整数，用 sum(...) 求和。"))
+                 detail=Text(f"got {type(got).__name__}", f"得到 {type(got).__name__}"),
+                 next_step=Text("p.numel() is an int; sum them with sum(...).",
+                                "p.numel() 是整数，用 sum(...) 求和。"))
 
 
 register(Spec(

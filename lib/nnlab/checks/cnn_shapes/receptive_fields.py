@@ -132,8 +132,8 @@ def _rf_judge(record: Record, p: Params) -> None:
                                "手算这个例子：把每一层的窗口画在下一层之上。"))
         if not all(is_int(v) for v in value):
             fail(what, Text("should return ints, got floats", "应返回整数，却得到浮点数"),
-                              next_step=Text("use integer arithmetic (* and +, no /).",
-                                             "只用整数运算（* 和 +，不要用 /）。"))
+                 next_step=Text("use integer arithmetic (* and +, no /).",
+                                "只用整数运算（* 和 +，不要用 /）。"))
 
 
 register(Spec(

@@ -137,8 +137,8 @@ def _stat_pairs(value: Any, num_layers: int, what: Text) -> np.ndarray:
     array = np.asarray(pairs, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         fail(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
-                          cause=Text("an overflow: check the weight scale you multiply by.",
-                                     "数值溢出：检查乘上的权重尺度。"))
+             cause=Text("an overflow: check the weight scale you multiply by.",
+                        "数值溢出：检查乘上的权重尺度。"))
     return array
 
 

@@ -62,35 +62,38 @@ def _fan_judge(record: Record, p: Params) -> None:
                                "用 math.prod(shape[2:])（空元组得到整数 1），或 int(...)。"),
             )
         got = (int(value[0]), int(value[1]))
-        if got == expected:
-            continue
-        if got == expected[::-1]:
-            cause = Text("fan_in and fan_out are swapped: torch stores weights as (out, in, *kernel), "
-                         "so fan_in counts shape[1], fan_out counts shape[0].",
-                         "fan_in 与 fan_out 颠倒了：torch 的权重布局是 (out, in, *kernel)，"
-                         "fan_in 对应 shape[1]，fan_out 对应 shape[0]。")
-        elif len(shape) > 2 and got in ((shape[1], shape[0]), (shape[0], shape[1])):
-            cause = Text("the kernel is missing: each output of a convolution sees in_channels × "
-                         "kernel elements, so multiply both fans by the product of all of shape[2:] "
-                         "(one kernel dimension for conv1d, two for conv2d, three for conv3d).",
-                         "漏掉了卷积核：卷积的每个输出看到 in_channels × 卷积核 个输入，"
-                         "两个 fan 都要乘以 shape[2:] 所有维度的乘积"
-                         "（conv1d 一维、conv2d 二维、conv3d 三维）。")
-        elif len(shape) != 4 and len(shape) > 2:
-            cause = Text(f"a {len(shape) - 2}-D kernel: the receptive field is the product of *all* "
-                         "of shape[2:], not only kh·kw.",
-                         f"{len(shape) - 2} 维卷积核：感受野是 shape[2:] *所有*维度的乘积，不只是 kh·kw。")
-        else:
-            cause = Text("fan_in = shape[1] · prod(shape[2:]), fan_out = shape[0] · prod(shape[2:]).",
-                         "fan_in = shape[1] · prod(shape[2:])，fan_out = shape[0] · prod(shape[2:])。")
-        fail(
-            what, Text("differs from torch", "与 torch 的结果不同"),
-            detail=Text(f"{shown.en}: expected {expected}, got {got}",
-                        f"{shown.zh}：应为 {expected}，得到 {got}"),
-            cause=cause,
-            next_step=Text("compare with torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)).",
-                           "与 torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)) 对比。"),
-        )
+        if got != expected:
+            fail(
+                what, Text("differs from torch", "与 torch 的结果不同"),
+                detail=Text(f"{shown.en}: expected {expected}, got {got}",
+                            f"{shown.zh}：应为 {expected}，得到 {got}"),
+                cause=_fan_cause(shape, got, expected),
+                next_step=Text(
+                    "compare with torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)).",
+                    "与 torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)) 对比。"),
+            )
+
+
+def _fan_cause(shape: tuple[int, ...], got: tuple[int, int], expected: tuple[int, int]) -> Text:
+    """The likely mistake behind wrong fans: swapped, kernel left out, only two kernel dimensions."""
+    if got == expected[::-1]:
+        return Text("fan_in and fan_out are swapped: torch stores weights as (out, in, *kernel), "
+                    "so fan_in counts shape[1], fan_out counts shape[0].",
+                    "fan_in 与 fan_out 颠倒了：torch 的权重布局是 (out, in, *kernel)，"
+                    "fan_in 对应 shape[1]，fan_out 对应 shape[0]。")
+    if len(shape) > 2 and got in ((shape[1], shape[0]), (shape[0], shape[1])):
+        return Text("the kernel is missing: each output of a convolution sees in_channels × "
+                    "kernel elements, so multiply both fans by the product of all of shape[2:] "
+                    "(one kernel dimension for conv1d, two for conv2d, three for conv3d).",
+                    "漏掉了卷积核：卷积的每个输出看到 in_channels × 卷积核 个输入，"
+                    "两个 fan 都要乘以 shape[2:] 所有维度的乘积"
+                    "（conv1d 一维、conv2d 二维、conv3d 三维）。")
+    if len(shape) != 4 and len(shape) > 2:
+        return Text(f"a {len(shape) - 2}-D kernel: the receptive field is the product of *all* "
+                    "of shape[2:], not only kh·kw.",
+                    f"{len(shape) - 2} 维卷积核：感受野是 shape[2:] *所有*维度的乘积，不只是 kh·kw。")
+    return Text("fan_in = shape[1] · prod(shape[2:]), fan_out = shape[0] · prod(shape[2:]).",
+                "fan_in = shape[1] · prod(shape[2:])，fan_out = shape[0] · prod(shape[2:])。")
 
 
 register(Spec(

@@ -81,7 +81,7 @@ def _weights(result: Record, shape: tuple[int, ...], method: str) -> np.ndarray:
         )
     if not np.all(np.isfinite(value)):
         fail(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
-                          cause=Text("a division by zero.", "除以了零。"))
+             cause=Text("a division by zero.", "除以了零。"))
     return value
 
 

@@ -122,7 +122,7 @@ def diagnose(value: Any, expected: Any, mistakes: Callable[[], list[Mistake]], w
     for mistake in mistakes():
         if _is_close(value, mistake.result):
             fail(what, mistake.kind, cause=mistake.cause,
-                              next_step=mistake.next_step or _COMPARE)
+                 next_step=mistake.next_step or _COMPARE)
 
 
 POPULATION = Text(

@@ -53,9 +53,9 @@ def _summary_of(value: Any, what: Text, c: int) -> tuple[float, np.ndarray, np.n
           and all(np.shape(v) == (c,) for v in value[1:]) and np.ndim(value[0]) == 0)
     if not ok:
         fail(what, Text("should return (count, mean, m2)", "应返回 (count, mean, m2)"),
-                          Text(f"expected a tuple of a number and two ({c},) arrays",
-                               f"应为一个数和两个形状为 ({c},) 的数组组成的元组"),
-                          next_step=Text("return count, mean, m2", "return count, mean, m2"))
+             Text(f"expected a tuple of a number and two ({c},) arrays",
+                  f"应为一个数和两个形状为 ({c},) 的数组组成的元组"),
+             next_step=Text("return count, mean, m2", "return count, mean, m2"))
     return float(value[0]), np.asarray(value[1], dtype=np.float64), np.asarray(value[2], dtype=np.float64)
 
 
@@ -138,7 +138,7 @@ def _stream_judge(record: Record, p: Params) -> None:
         value = value_of(record[run], what)
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
             fail(what, Text("should return (mean, std)", "应返回 (mean, std)"),
-                              next_step=Text("return mean, std", "return mean, std"))
+                 next_step=Text("return mean, std", "return mean, std"))
         count, mean, m2 = _torch_summary(X)
         expect_close({"value": value[0]}, mean, what=what + Text(": mean"), tol=FLOAT64,
                      cause=Text("batches have different sizes: weight each batch's mean by its number "

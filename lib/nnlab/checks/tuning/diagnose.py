@@ -121,10 +121,10 @@ def _diagnose_judge(record: Record, p: Params) -> None:
         got = value_of(result, what)
         if not isinstance(got, str) or got not in LABELS:
             fail(what, Text("returned something other than the three labels",
-                                         "返回值不是三个标签之一"),
-                              detail=Text(f"got {got!r}", f"得到 {got!r}"),
-                              next_step=Text(f"return exactly one of {', '.join(map(repr, LABELS))}.",
-                                             f"只返回 {', '.join(map(repr, LABELS))} 之一。"))
+                            "返回值不是三个标签之一"),
+                 detail=Text(f"got {got!r}", f"得到 {got!r}"),
+                 next_step=Text(f"return exactly one of {', '.join(map(repr, LABELS))}.",
+                                f"只返回 {', '.join(map(repr, LABELS))} 之一。"))
         if got != label:
             confusions.setdefault((label, got), []).append((train, val))
     if not confusions:

@@ -125,15 +125,15 @@ def _log_uniform_judge(record: Record, p: Params) -> None:
     if isinstance(x, TensorValue) or not isinstance(x, np.ndarray) or x.shape != (size,):
         got = f"ndarray {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
         fail(what, Text("should return a float64 array of shape (size,)",
-                                     "应返回形状为 (size,) 的 float64 数组"),
-                          detail=Text(f"expected ({size},), got {got}", f"应为 ({size},)，得到 {got}"),
-                          next_step=Text("return rng.uniform(..., size=size) transformed back.",
-                                         "返回用 rng.uniform(..., size=size) 变换后的结果。"))
+                        "应返回形状为 (size,) 的 float64 数组"),
+             detail=Text(f"expected ({size},), got {got}", f"应为 ({size},)，得到 {got}"),
+             next_step=Text("return rng.uniform(..., size=size) transformed back.",
+                            "返回用 rng.uniform(..., size=size) 变换后的结果。"))
     if x.dtype != np.float64:
         fail(what, Text("has the wrong dtype", "数据类型错误"),
-                          detail=Text(f"expected float64, got {x.dtype}", f"应为 float64，得到 {x.dtype}"),
-                          next_step=Text("keep float64 (rng.uniform's default).",
-                                         "保持 float64（rng.uniform 的默认类型）。"))
+             detail=Text(f"expected float64, got {x.dtype}", f"应为 float64，得到 {x.dtype}"),
+             next_step=Text("keep float64 (rng.uniform's default).",
+                            "保持 float64（rng.uniform 的默认类型）。"))
     _expect_in_range(x, low, high, what)
     u = ((_t64(x).log10() - math.log10(low)) / (math.log10(high) - math.log10(low))).numpy()
     _expect_uniform(u, what, Text("log10(samples), rescaled to [0, 1]", "log10(样本) 缩放到 [0, 1]"),
@@ -183,34 +183,34 @@ def _configs_table(value: Any, names: list[str], count: int | None, what: Text) 
     if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
         got = value.type_name if isinstance(value, Foreign) else type(value).__name__
         fail(what, Text("should return a list of dicts (one per configuration)",
-                                     "应返回字典的列表（每个配置一个字典）"),
-                          detail=Text(f"got {got}", f"得到 {got}"),
-                          next_step=Text("build each configuration as dict(zip(names, values)).",
-                                         "用 dict(zip(names, values)) 构造每个配置。"))
+                        "应返回字典的列表（每个配置一个字典）"),
+             detail=Text(f"got {got}", f"得到 {got}"),
+             next_step=Text("build each configuration as dict(zip(names, values)).",
+                            "用 dict(zip(names, values)) 构造每个配置。"))
     if count is not None and len(value) != count:
         fail(what, Text("returned the wrong number of configurations", "配置个数不对"),
-                          detail=Text(f"expected {count}, got {len(value)}",
-                                      f"应为 {count}，得到 {len(value)}"),
-                          cause=Text("every combination of values must appear once: the number of "
-                                     "configurations is the product of the list lengths.",
-                                     "每种取值组合恰好出现一次：配置数等于各列表长度之积。"),
-                          next_step=Text("use itertools.product over the value lists.",
-                                         "对各取值列表使用 itertools.product。"))
+             detail=Text(f"expected {count}, got {len(value)}",
+                         f"应为 {count}，得到 {len(value)}"),
+             cause=Text("every combination of values must appear once: the number of "
+                        "configurations is the product of the list lengths.",
+                        "每种取值组合恰好出现一次：配置数等于各列表长度之积。"),
+             next_step=Text("use itertools.product over the value lists.",
+                            "对各取值列表使用 itertools.product。"))
     for config in value:
         if sorted(config) != sorted(names):
             fail(what, Text("has configurations with the wrong keys", "配置的键不对"),
-                              detail=Text(f"expected keys {sorted(names)}, got {sorted(config)}",
-                                          f"应为 {sorted(names)}，得到 {sorted(config)}"),
-                              next_step=Text("use the space's parameter names as keys.",
-                                             "用搜索空间中的参数名作为键。"))
+                 detail=Text(f"expected keys {sorted(names)}, got {sorted(config)}",
+                             f"应为 {sorted(names)}，得到 {sorted(config)}"),
+                 next_step=Text("use the space's parameter names as keys.",
+                                "用搜索空间中的参数名作为键。"))
         for name in names:
             item = config[name]
             if isinstance(item, (bool, np.bool_)) or not isinstance(item, NUMBER_TYPES):
                 kind = type(item).__name__
                 fail(what, Text("has a value that is not a number", "有一个值不是数字"),
-                                  detail=Text(f"{name}: got {kind}", f"{name}：得到 {kind}"),
-                                  next_step=Text("store plain numbers in each configuration.",
-                                                 "每个配置里存放普通数字。"))
+                     detail=Text(f"{name}: got {kind}", f"{name}：得到 {kind}"),
+                     next_step=Text("store plain numbers in each configuration.",
+                                    "每个配置里存放普通数字。"))
     return np.array([[float(c[name]) for name in names] for c in value], dtype=np.float64).reshape(
         len(value), len(names))
 
@@ -226,13 +226,13 @@ def _grid_judge(record: Record, p: Params) -> None:
     if as_rows(got) != as_rows(reference):
         missing = len(set(as_rows(reference)) - set(as_rows(got)))
         fail(what, Text("does not contain every combination once", "没有恰好包含每种组合一次"),
-                          detail=Text(f"{missing} of {len(reference)} combinations missing",
-                                      f"{len(reference)} 种组合中缺少 {missing} 种"),
-                          cause=Text("zip pairs the lists element by element; the grid needs the "
-                                     "Cartesian product.",
-                                     "zip 只是逐个配对；网格需要笛卡尔积。"),
-                          next_step=Text("use itertools.product(*space.values()).",
-                                         "使用 itertools.product(*space.values())。"))
+             detail=Text(f"{missing} of {len(reference)} combinations missing",
+                         f"{len(reference)} 种组合中缺少 {missing} 种"),
+             cause=Text("zip pairs the lists element by element; the grid needs the "
+                        "Cartesian product.",
+                        "zip 只是逐个配对；网格需要笛卡尔积。"),
+             next_step=Text("use itertools.product(*space.values()).",
+                            "使用 itertools.product(*space.values())。"))
     expect_close({"value": got}, reference,
                  what=Text("grid_search_configs: order", "grid_search_configs：顺序"), tol=FLOAT64,
                  cause=Text("the right configurations in another order: keep the space's key order and "
