@@ -517,7 +517,7 @@ def test_summary_headline_follows_the_language(throwaway: Spec) -> None:
 
 
 def test_float64_tolerance_is_torchs_float64_default() -> None:
-    # STYLE.md: torch.testing.assert_close uses rtol 1e-7, atol 1e-7 for float64
+    # torch.testing.assert_close uses rtol 1e-7, atol 1e-7 for float64
     a = torch.tensor([1.0], dtype=torch.float64)
     torch.testing.assert_close(a * (1 + 0.5 * FLOAT64.rtol), a)
     with pytest.raises(AssertionError):
