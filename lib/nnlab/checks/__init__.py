@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnlab.checks import codec, policy
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register, registry
+from nnlab.checks.spec import CheckFailed, Params, Spec, call, register, registry
 from nnlab.i18n import Text
 
 __all__ = [
@@ -276,5 +276,3 @@ def summary(notebook: str | None = None) -> Summary:
             rows.append((nb, name, status))
     return Summary(rows)
 
-
-Record = Record  # re-exported for check modules
