@@ -3,12 +3,14 @@
 In a test cell::
 
     from nnlab.checks import check
-    check("relu", relu_forward, relu_backward)
+    check("relu_backward", relu_backward)
+    check("dropout_backward", dropout_forward, dropout_backward)
 
 ``check`` calls your functions on inputs it generates (the *run* step),
 computes the reference with torch in float64 and compares (the *judge*
 step). It prints one line when the check passes and raises
-``AssertionError`` with an explanation when it does not. ``summary()`` shows
+:class:`CheckFailed` (an ``AssertionError``) with an explanation when it
+does not. ``summary()`` shows
 how many of a notebook's checks pass so far.
 
 The grader uses the same two steps apart: :func:`run_check` inside the
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnlab.checks import codec, policy
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register, registry
+from nnlab.checks.spec import CheckFailed, Params, Spec, call, register, registry
 from nnlab.i18n import Text
 
 __all__ = [
@@ -38,7 +40,6 @@ CHECK_MODULES = (
     "nnlab.checks.preprocessing",
     "nnlab.checks.initialization",
     "nnlab.checks.regularization",
-    "nnlab.checks.dropout",
     "nnlab.checks.augmentation",
     "nnlab.checks.tuning",
     "nnlab.checks.capstone",
@@ -174,9 +175,9 @@ def check(name: str, *functions: Any, **options: Any) -> None:
     """Check student functions against torch; the call test cells make.
 
     Args:
-        name: the check's name, e.g. ``"relu"``.
+        name: the check's name, e.g. ``"relu_backward"``.
         *functions: the functions under test, in the order the check lists
-            them (or by name: ``forward=relu_forward``).
+            them (or by role: ``forward=dropout_forward``).
         **options: the check's parameters (``seed``, shapes, ``hidden``).
 
     Raises:
@@ -275,5 +276,3 @@ def summary(notebook: str | None = None) -> Summary:
             rows.append((nb, name, status))
     return Summary(rows)
 
-
-Record = Record  # re-exported for check modules

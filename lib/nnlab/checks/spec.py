@@ -102,7 +102,7 @@ class Spec:
     """One check, registered under ``name`` for ``check(name, ...)`` in test cells.
 
     Attributes:
-        name: the name test cells use, e.g. ``"relu"``.
+        name: the name test cells use, e.g. ``"relu_backward"``.
         notebook: the notebook that teaches it, e.g. ``"01_activations"``.
         title: a short description for the progress summary.
         roles: the student callables it needs, in positional order
@@ -112,7 +112,7 @@ class Spec:
             shapes, ...). ``hidden`` is always accepted as well.
         run: ``run(functions, params) -> record``: calls student code.
             Runs in the student's process; must only call, never judge.
-        judge: ``judge(record, params) -> None``: raises :class:`CheckFailed`.
+        judge: ``judge(record, params) -> None``: reports a failure with :func:`fail`.
             Runs in a trusted process; must regenerate every input itself.
         numpy_only: the exercise is to be written with numpy: a student function that
             calls into torch while the check runs fails it (see :mod:`nnlab.checks.policy`).
