@@ -9,35 +9,60 @@ for occlusion).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from nnlab.data.hard_shapes import HARD_NOISE_STD, OCCLUSION_PROBABILITY, draw_hard_shapes
 from nnlab.data.shapes import SHAPE_CLASSES
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ON_OFF = (("on · 开", True), ("off · 关", False))
 
 
-def draw_scenes(texture: bool = True, occlusion: float = OCCLUSION_PROBABILITY, colour_shift: bool = True,
-                noise_std: float = HARD_NOISE_STD, seed: int = 3) -> object:
-    """A figure of eight hard shapes (two of each of four classes) with these difficulties."""
-    import matplotlib.pyplot as plt
+#: the eight scenes: two of each of four classes
+_LABELS = np.array([0, 1, 2, 3, 4, 5, 0, 2])
 
-    y = np.array([0, 1, 2, 3, 4, 5, 0, 2])
-    images = draw_hard_shapes(y, np.random.default_rng(seed), texture=texture, occlusion=occlusion,
-                              colour_shift=colour_shift, noise_std=noise_std)
-    figure, axes = plt.subplots(1, 8, figsize=(12, 1.9))
-    for ax, image, label in zip(axes, images, y, strict=True):
-        ax.imshow(image)
-        ax.set_title(SHAPE_CLASSES[label], fontsize=9)
-        ax.axis("off")
-    figure.tight_layout()
-    return figure
+
+class _ScenesView(View):
+    """Eight hard shapes in a row; a redraw replaces each image's pixels."""
+
+    figsize = (12.0, 1.9)
+
+    def build(self, figure: Figure, **difficulties: Any) -> None:
+        axes = figure.subplots(1, 8)
+        self.images = []
+        for ax, image, label in zip(axes, _scenes(**difficulties), _LABELS, strict=True):
+            self.images.append(ax.imshow(image))
+            ax.set_title(SHAPE_CLASSES[label], fontsize=9)
+            ax.axis("off")
+        figure.tight_layout()
+
+    def update(self, **difficulties: Any) -> None:
+        for artist, image in zip(self.images, _scenes(**difficulties), strict=True):
+            artist.set_data(image)
+
+
+def _scenes(texture: bool, occlusion: float, colour_shift: bool, noise_std: float, seed: int = 3
+            ) -> np.ndarray:
+    return draw_hard_shapes(_LABELS, np.random.default_rng(seed), texture=texture, occlusion=occlusion,
+                            colour_shift=colour_shift, noise_std=noise_std)
+
+
+def draw_scenes(texture: bool = True, occlusion: float = OCCLUSION_PROBABILITY, colour_shift: bool = True,
+                noise_std: float = HARD_NOISE_STD, seed: int = 3) -> Figure:
+    """A figure of eight hard shapes (two of each of four classes) with these difficulties."""
+    return _ScenesView().draw(texture=texture, occlusion=occlusion, colour_shift=colour_shift,
+                              noise_std=noise_std, seed=seed)
 
 
 def hard_shapes_explorer() -> Explorer:
     """Switch each difficulty of the hard shapes on and off (06_putting_it_together)."""
-    return explorer(draw_scenes, {
+    return explorer(_ScenesView().draw, {
         "texture": Choice(True, ON_OFF, label="background texture · 背景纹理"),
         "occlusion": Slider(OCCLUSION_PROBABILITY, 0.0, 1.0, 0.1, label="occlusion · 遮挡概率"),
         "colour_shift": Choice(True, ON_OFF, label="colour shift · 颜色偏移"),

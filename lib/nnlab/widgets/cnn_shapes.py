@@ -10,12 +10,17 @@ output through those Jacobians.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.widgets import Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -134,13 +139,31 @@ _COLOURS = {"pad": "#d0d7de", "cell": "white", "field": "#f0a030", "chosen": "#1
             "unit_field": "#9ec5fe"}
 
 
+class _ConvView(View):
+    """The 1-D stack and the 2-D field; a redraw clears the figure and draws both again.
+
+    The number of cells, rows and lines follows every control.
+    """
+
+    figsize = (11.0, 4.4)
+
+    def build(self, figure: Figure, **settings: int) -> None:
+        _draw_conv_into(figure, **settings)
+
+
 def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,
-               layers: int, position: int):
-    import matplotlib.pyplot as plt
+               layers: int, position: int) -> Figure:
+    """A new figure of the convolution explorer (what the static explorer shows)."""
+    return _ConvView().draw(in_size=in_size, kernel_size=kernel_size, stride=stride, padding=padding,
+                            dilation=dilation, layers=layers, position=position)
+
+
+def _draw_conv_into(figure: Figure, in_size: int, kernel_size: int, stride: int, padding: int,
+                    dilation: int, layers: int, position: int) -> None:
     from matplotlib.patches import Rectangle
 
     g = conv_geometry(in_size, kernel_size, stride, padding, dilation, layers, position)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.7, 1]})
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
     gap = 1.8
     size = 0.8
     for r, row in enumerate(g.rows):
@@ -214,7 +237,6 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
                  f"（{g.field_pixels} 个真实像素，{g.receptive_field - g.field_pixels} 个填充或空隙）")
     figure.suptitle(figure_text(setting + reach if g.taps else setting), fontsize=10, y=0.99)
     figure.tight_layout(rect=(0, 0, 1, 0.93))
-    return figure
 
 
 def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padding: int = 1,
@@ -237,4 +259,4 @@ def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padd
         "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
         "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
     }
-    return explorer(_draw_conv, controls, name="conv")
+    return explorer(_ConvView().draw, controls, name="conv")

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: weight-scale modes: a fixed std from the slider, or a std computed from the fan-in.
 SCALE_MODES = ("fixed", "xavier", "kaiming")
@@ -99,16 +103,38 @@ def _standard_normals(width: int, batch_size: int, seed: int, depth: int) -> tup
     return _standard_normal_draws(width, batch_size, seed, max(depth, 10))
 
 
+class _InitView(View):
+    """The per-layer histograms; a redraw clears the figure and draws the panels again.
+
+    The number of panels follows the depth, and the figure's size with it.
+    """
+
+    def __init__(self, width: int = 512, batch_size: int = 16) -> None:
+        super().__init__()
+        self.width, self.batch_size = width, batch_size
+
+    def build(self, figure: Figure, activation: str, scale_mode: str, weight_scale: float,
+              depth: int) -> None:
+        _draw_init_into(figure, activation, scale_mode, weight_scale, int(depth), self.width, self.batch_size)
+
+
 def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int,
-               width: int = 512, batch_size: int = 16):
-    import matplotlib.pyplot as plt
+               width: int = 512, batch_size: int = 16) -> Figure:
+    """A new figure of the init explorer (what the static explorer shows)."""
+    return _InitView(width, batch_size).draw(activation=activation, scale_mode=scale_mode,
+                                             weight_scale=weight_scale, depth=depth)
+
+
+def _draw_init_into(figure: Figure, activation: str, scale_mode: str, weight_scale: float, depth: int,
+                    width: int, batch_size: int) -> None:
     from matplotlib.ticker import MaxNLocator
 
     hs = init_activations(activation, scale_mode, weight_scale, depth, width=width, batch_size=batch_size)
     ncols = len(hs) if len(hs) <= 6 else 5
     nrows = math.ceil(len(hs) / ncols)
     height = 1.9 * nrows + 0.5
-    figure, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols + 0.4, height), squeeze=False)
+    figure.set_size_inches(2.0 * ncols + 0.4, height)
+    axes = figure.subplots(nrows, ncols, squeeze=False)
     # fixed margins (tight_layout would double the redraw time)
     figure.subplots_adjust(left=0.03, right=0.98, bottom=0.3 / height, top=1 - 0.95 / height,
                            wspace=0.12, hspace=0.75)
@@ -142,7 +168,6 @@ def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int
     figure.suptitle(f"{activation}, {rule}; " + figure_text(Text(f"width {width}, batch {batch_size}",
                                                                  f"宽度 {width}，批大小 {batch_size}")),
                     fontsize=9)
-    return figure
 
 
 def init_explorer(
@@ -176,7 +201,4 @@ def init_explorer(
         "depth": Slider(depth, 1, 10, 1, "depth · 层数", integer=True),
     }
 
-    def draw(activation: str, scale_mode: str, weight_scale: float, depth: int):
-        return _draw_init(activation, scale_mode, weight_scale, int(depth), width=width)
-
-    return explorer(draw, controls, name="initialization")
+    return explorer(_InitView(width).draw, controls, name="initialization")

@@ -20,6 +20,7 @@ from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -212,14 +213,29 @@ class _ViewerData:
         return self._histograms[method]
 
 
-def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> Figure:
-    import matplotlib.pyplot as plt
+class _ViewerView(View):
+    """The viewer's figure; a redraw clears it and draws the five panels again (no new figure)."""
 
+    figsize = (10.0, 6.2)
+
+    def __init__(self, data: _ViewerData) -> None:
+        super().__init__()
+        self.data = data
+
+    def build(self, figure: Figure, index: int, method: str, histogram: str) -> None:
+        _draw_viewer_into(figure, self.data, index, method, histogram)
+
+
+def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> Figure:
+    """A new figure of the viewer (what the static viewer shows)."""
+    return _ViewerView(data).draw(index=index, method=method, histogram=histogram)
+
+
+def _draw_viewer_into(figure: Figure, data: _ViewerData, index: int, method: str, histogram: str) -> None:
     X, stats, labels = data.X, data.stats, data.labels
     index = int(np.clip(index, 0, len(X) - 1))
     image = np.asarray(X[index], dtype=np.float64)
     after = apply_method(image, method, stats)
-    figure = plt.figure(figsize=(10, 6.2))
     # fixed margins (tight_layout would lay every label out once more on each redraw)
     grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0), left=0.065, right=0.985, bottom=0.08,
                                top=0.84, hspace=0.22, wspace=0.9)
@@ -262,7 +278,6 @@ def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> 
         _draw_channel_histograms(ax, *histograms, title)
         fix_limits_and_ticks(ax)
     figure.suptitle(figure_text(_FORMULAS[method]), fontsize=11)
-    return figure
 
 
 def preprocessing_viewer(
@@ -306,11 +321,7 @@ def preprocessing_viewer(
     if y is not None:
         labels = [class_names[int(label)] if class_names is not None else str(int(label)) for label in y]
 
-    data = _ViewerData(X, statistics, labels)
-
-    def draw(index: int, method: str, histogram: str) -> Figure:
-        return _draw_viewer(data, index, method, histogram)
-
+    view = _ViewerView(_ViewerData(X, statistics, labels))
     controls = {
         "index": Slider(int(np.clip(index, 0, len(X) - 1)), 0, len(X) - 1, 1, "image · 图像编号",
                         integer=True),
@@ -319,4 +330,4 @@ def preprocessing_viewer(
                                       ("whole dataset · 整个数据集", "dataset")),
                             "histograms of · 直方图范围"),
     }
-    return explorer(draw, controls, name="preprocessing")
+    return explorer(view.draw, controls, name="preprocessing")

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: the explorer's training run: subset sizes, batch size, hidden layer widths, seed.
 NUM_TRAIN, NUM_VAL, BATCH_SIZE, HIDDEN_DIMS, SEED = 600, 300, 50, (100,), 0
@@ -50,23 +56,50 @@ def explorer_run(lr: float, weight_decay: float, num_epochs: int) -> History:
                  weight_decay=weight_decay, num_epochs=num_epochs, batch_size=BATCH_SIZE, seed=SEED)
 
 
-def _draw(lr: float, weight_decay: float, num_epochs: int) -> Any:
-    import matplotlib.pyplot as plt
-
-    history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+def _title(history: History) -> str:
     val, train_acc = history.val_acc[-1], history.train_acc[-1]
     status = (Text(" — diverged", " — 发散") if history.diverged
               else Text(f" — final val acc {val:.2f}, train acc {train_acc:.2f}",
                         f" — 最终验证准确率 {val:.2f}，训练准确率 {train_acc:.2f}"))
     setting = Text(f"lr = {history.lr:.2g}, weight decay = {history.weight_decay:.2g}",
                    f"学习率 = {history.lr:.2g}，权重衰减 = {history.weight_decay:.2g}")
-    history.plot(axes, title=figure_text(setting + status))
-    axes[0].set_ylim(0, 1.5 * history.train_loss[0])  # a diverging loss leaves through the top
-    axes[0].set_xlim(0, int(num_epochs) * history.iterations_per_epoch)
-    axes[1].set_xlim(-0.3, int(num_epochs) + 0.3)
-    axes[1].axhline(1 / _data().num_classes, color="0.6", ls=":", lw=1)
-    return figure
+    return figure_text(setting + status)
+
+
+class _RunView(View):
+    """Loss per iteration and accuracy per epoch of one run (:meth:`History.plot`'s figure).
+
+    A redraw gives the three curves the new run's numbers and rewrites the title.
+    """
+
+    figsize = (9.0, 3.2)
+
+    def build(self, figure: Figure, lr: float, weight_decay: float, num_epochs: int) -> None:
+        history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
+        self.axes = figure.subplots(1, 2)
+        history.plot(self.axes, title=_title(history))
+        self.suptitle = figure.suptitle(_title(history))  # the title History.plot made, kept to rewrite
+        self.axes[1].axhline(1 / _data().num_classes, color="0.6", ls=":", lw=1)
+        self._limits(history, int(num_epochs))
+
+    def update(self, lr: float, weight_decay: float, num_epochs: int) -> None:
+        history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
+        loss, (train_acc, val_acc) = self.axes[0].lines[0], self.axes[1].lines[:2]
+        loss.set_data(np.arange(len(history.train_loss)), history.train_loss)
+        train_acc.set_data(history.epochs, history.train_acc)
+        val_acc.set_data(history.epochs, history.val_acc)
+        self.suptitle.set_text(_title(history))
+        self._limits(history, int(num_epochs))
+
+    def _limits(self, history: History, num_epochs: int) -> None:
+        self.axes[0].set_ylim(0, 1.5 * history.train_loss[0])  # a diverging loss leaves through the top
+        self.axes[0].set_xlim(0, num_epochs * history.iterations_per_epoch)
+        self.axes[1].set_xlim(-0.3, num_epochs + 0.3)
+
+
+def _draw(lr: float, weight_decay: float, num_epochs: int) -> Figure:
+    """A new figure of one run (what the static explorer shows)."""
+    return _RunView().draw(lr=lr, weight_decay=weight_decay, num_epochs=num_epochs)
 
 
 def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 10) -> Explorer:
@@ -85,4 +118,4 @@ def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 
         "weight_decay": Slider(weight_decay, 1e-6, 1.0, 0.5, "weight decay · 权重衰减", log=True),
         "num_epochs": Slider(num_epochs, 1, 20, 1, "epochs · 轮次", integer=True),
     }
-    return explorer(_draw, controls, name="lr")
+    return explorer(_RunView().draw, controls, name="lr")
