@@ -15,6 +15,8 @@ import numpy as np
 
 from nnlab.data.hard_shapes import HARD_NOISE_STD, OCCLUSION_PROBABILITY, draw_hard_shapes
 from nnlab.data.shapes import SHAPE_CLASSES
+from nnlab.fonts import figure_text
+from nnlab.i18n import Text
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 from nnlab.widgets.live import View
 
@@ -29,9 +31,10 @@ _LABELS = np.array([0, 1, 2, 3, 4, 5, 0, 2])
 
 
 class _ScenesView(View):
-    """Eight hard shapes in a row; a redraw replaces each image's pixels."""
+    """Eight hard shapes in a row under a line naming the settings; a redraw replaces the pixels
+    and the line (which also shows a move that changes no image: occlusion is drawn per shape)."""
 
-    figsize = (12.0, 1.9)
+    figsize = (12.0, 2.2)
 
     def build(self, figure: Figure, **difficulties: Any) -> None:
         axes = figure.subplots(1, 8)
@@ -40,11 +43,22 @@ class _ScenesView(View):
             self.images.append(ax.imshow(image))
             ax.set_title(SHAPE_CLASSES[label], fontsize=9)
             ax.axis("off")
-        figure.tight_layout()
+        self.settings = figure.suptitle(_settings(**difficulties), fontsize=10)
+        figure.tight_layout(rect=(0, 0, 1, 0.86))  # room for the settings line
 
     def update(self, **difficulties: Any) -> None:
         for artist, image in zip(self.images, _scenes(**difficulties), strict=True):
             artist.set_data(image)
+        self.settings.set_text(_settings(**difficulties))
+
+
+def _settings(texture: bool, occlusion: float, colour_shift: bool, noise_std: float, seed: int = 3) -> str:
+    on_off = {True: Text("on", "开"), False: Text("off", "关")}
+    return figure_text(Text("background texture ", "背景纹理 ") + on_off[bool(texture)]
+                       + Text(f", occlusion probability {occlusion:.1f}, colour shift ",
+                              f"，遮挡概率 {occlusion:.1f}，颜色偏移 ")
+                       + on_off[bool(colour_shift)]
+                       + Text(f", noise std {noise_std:.2f}", f"，噪声标准差 {noise_std:.2f}"))
 
 
 def _scenes(texture: bool, occlusion: float, colour_shift: bool, noise_std: float, seed: int = 3
