@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot is imported anywhere: no window, no display needed
 
+import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -137,3 +138,21 @@ def test_a_failed_redraw_says_why_and_the_next_one_shows_the_image_again(live, m
     assert live[-1].axes[0].get_title() == "value 2.0"
     images = [o for o in displayed if isinstance(o, ipywidgets.Image)]
     assert len(images) == 2 and images[0] is images[1]  # shown again after the message replaced it
+
+
+@pytest.mark.slow
+def test_under_grading_a_fresh_kernel_shows_the_explorer_as_a_png() -> None:
+    """The explorers' figures bypass pyplot; the static path must still load the inline backend,
+    or IPython shows nothing but "<Figure size …>" when no cell has drawn through pyplot yet."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("from nnlab.widgets import dropout_explorer\n"
+                                                "explorer = dropout_explorer()")]
+    # the kernel's environment under the grader (autograder/sandbox.py)
+    env = {**os.environ, "NBGRADER_EXECUTION": "autograde",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute(env=env)
+    (output,) = notebook.cells[0].outputs
+    assert output.output_type == "display_data" and "image/png" in output.data

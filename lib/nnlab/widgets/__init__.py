@@ -160,6 +160,9 @@ def explorer(
         import matplotlib.pyplot as plt
         from IPython.display import display
 
+        # our figures bypass pyplot: creating one through it loads the notebook's backend, which
+        # tells IPython how to show a Figure (inline: as a PNG; else only "<Figure size …>")
+        plt.close(plt.figure())
         figure = draw(**defaults)
         display(figure)
         plt.close(figure)  # a pyplot figure would be shown again at the end of the cell
