@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnlab.checks import codec
+from nnlab.checks import codec, get_spec
 
 from autograder.events import RunReport, read_events
 from autograder.plan import CheckCall
@@ -39,7 +39,14 @@ from autograder.submission import (
     read_notebook,
     rebuild,
 )
-from autograder.verify import CellVerdict, ProbeOutcome, judge_probe, verdict_outputs
+from autograder.verify import (
+    MEASURES_KEY,
+    CellVerdict,
+    ProbeOutcome,
+    cell_measures,
+    judge_probe,
+    verdict_outputs,
+)
 
 STATUSES = ("invalid", "missing", "integrity", "tampered", "policy", "crashed", "resource_limit", "timeout",
             "ok")
@@ -127,7 +134,9 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
     probes = [(a.grade_id, call) for a in template.anchors if a.kind == "test" for call in a.plan]
     job = {
         "cells": cells,
-        "probes": [{**call.as_job(), "params": codec.encode(call.params)} for _, call in probes],
+        # a check that declares ``inputs`` gets only the data prepared here, never its parameters
+        "probes": [{**call.as_job(), "params": codec.encode(get_spec(call.name).payload(call.params))}
+                   for _, call in probes],
         "limits": {
             "cell_timeout": settings.cell_timeout,
             "notebook_timeout": settings.notebook_timeout,
@@ -241,12 +250,16 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         if not isinstance(cell.get("id"), str) or cell["id"] in seen_ids:
             cell["id"] = f"graded-{index}"  # deterministic: regrading gives the same file
         seen_ids.add(cell["id"])
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop(MEASURES_KEY, None)  # only the grader writes it, below
         if cell["cell_type"] != "code":
             continue
         outputs = report.outputs.get(index)
         grade_id = nbgrader_of(cell).get("grade_id")
         if grade_id in by_cell:  # not run in the notebook: its checks ran as probes
             cell["outputs"] = verdict_outputs(by_cell[grade_id], language=language)
+            if measured := cell_measures(by_cell[grade_id]):
+                cell.setdefault("metadata", {})[MEASURES_KEY] = measured
         elif outputs is None:
             cell["outputs"] = [_not_run_output(index, report, prepared.rebuilt)]
         else:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nnlab.checks import codec, policy
@@ -74,8 +74,11 @@ def get_spec(name: str) -> Spec:
     return specs[name]
 
 
-def run_check(name: str, functions: Mapping[str, Any], params: Params) -> str:
+def run_check(name: str, functions: Mapping[str, Any], params: Any) -> str:
     """The untrusted step: call student code and return the encoded record.
+
+    ``params`` is what the grader sent: the check's parameters, or, for a check that
+    declares ``inputs``, the data :meth:`Spec.payload` prepared from them.
 
     For a ``numpy_only`` check, the torch functions the student's code called are added
     to the record (under :data:`policy.RECORD_KEY`) for the judge to fail it.
@@ -100,6 +103,8 @@ class Verdict:
         internal: True when the checker itself failed (needs an instructor's look).
         policy: True when it failed because the student's function called what the
             exercise forbids (torch in a numpy exercise), whatever its values.
+        measures: what the judge measured (e.g. ``{"accuracy": 0.47}``), for the
+            instructor's report only; empty for most checks.
     """
 
     name: str
@@ -108,6 +113,7 @@ class Verdict:
     failure: CheckFailed | None = None
     internal: bool = False
     policy: bool = False
+    measures: Mapping[str, float] = field(default_factory=dict)
 
 
 def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
@@ -125,11 +131,11 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
             failure = _torch_failure(name, torch_calls)
             failure.hidden, failure.check_name = bool(params.get("hidden")), name
             return Verdict(name, False, failure.message(), failure, policy=True)
-        spec.judge(record, params)
+        measured = spec.judge(record, params)
     except CheckFailed as failure:
         failure.hidden = bool(params.get("hidden"))
         failure.check_name = name
-        return Verdict(name, False, failure.message(), failure)
+        return Verdict(name, False, failure.message(), failure, measures=_measures(failure.measures))
     except codec.RecordError as error:
         failure = CheckFailed(
             Text(name), Text("could not be checked: its result was malformed",
@@ -148,7 +154,15 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
         )
         failure.check_name = name
         return Verdict(name, False, failure.message(), failure, internal=True)
-    return Verdict(name, True)
+    return Verdict(name, True, measures=_measures(measured))
+
+
+def _measures(found: Any) -> dict[str, float]:
+    """A judge's measurements as ``{name: float}`` (anything else is dropped)."""
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(k): float(v) for k, v in found.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _torch_failure(name: str, torch_calls: list[str]) -> CheckFailed:
@@ -186,7 +200,7 @@ def check(name: str, *functions: Any, **options: Any) -> None:
     """
     spec = get_spec(name)
     bound, params = spec.bind(functions, options)
-    verdict = judge_check(name, run_check(name, bound, params), params)
+    verdict = judge_check(name, run_check(name, bound, spec.payload(params)), params)
     key = (name, repr(sorted((k, v) for k, v in params.items() if k != "hidden")))
     if not params.get("hidden"):
         _results[key] = verdict.passed
