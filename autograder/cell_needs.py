@@ -288,17 +288,18 @@ class _Notebook:
     def call_draws(self, call: ast.Call) -> set[str]:
         """Generators a call may draw from or seed."""
         name = dotted(call.func)
-        if name is None:
+        constructs = isinstance(call.func, ast.Call) and dotted(call.func.func) == "type"
+        if name is None and not constructs:
             return set(GENERATORS)  # a call of a call's result or of an item: unknown
-        first, _, rest = name.partition(".")
+        first, _, rest = (name or "").partition(".")
         if first in self.scopes:
             return self.function_draws(first)
         if first in self.imports:
             return set().union(*(library_draws(f"{path}.{rest}" if rest else path)
                                  for path in self.imports[first]))
-        if first in self.bindings:  # an object: a library's draws from torch's generator at most
+        if first in self.bindings or constructs:  # an object, or ``type(x)(…)``: a library's draws
             classes = [n for n, scopes in self.scopes.items() if any(s.is_class for s in scopes)]
-            return {"torch"}.union(*(self.function_draws(c) for c in classes))
+            return {"torch"}.union(*(self.function_draws(c) for c in classes))  # from torch at most
         return set()  # builtins
 
     def function_draws(self, name: str) -> set[str]:
