@@ -28,6 +28,7 @@ from typing import Any
 
 from nnlab.checks import codec, get_spec
 
+from autograder import cell_needs
 from autograder.events import RunReport, read_events
 from autograder.plan import CheckCall
 from autograder.settings import Settings
@@ -115,6 +116,8 @@ class Prepared:
     rebuilt: Rebuilt
     job: dict[str, Any]
     probes: list[tuple[str, CheckCall]]  # (grade id, call) per probe index
+    skipped: list[int] = field(default_factory=list)  # cells not run: no score depends on them
+    every_cell_because: str = ""  # why every cell runs although pruning was asked for ("" otherwise)
 
 
 def prepare(template: Template, notebook: dict[str, Any], settings: Settings) -> Prepared:
@@ -132,6 +135,9 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
             continue
         cells.append({"index": index, "source": cell["source"]})
     probes = [(a.grade_id, call) for a in template.anchors if a.kind == "test" for call in a.plan]
+    skipped, because = [], ""
+    if not settings.full:
+        cells, skipped, because = _prune(cells, template, probes)
     job = {
         "cells": cells,
         # a check that declares ``inputs`` gets only the data prepared here, never its parameters
@@ -148,7 +154,19 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
             "max_file_bytes": settings.max_file_bytes,
         },
     }
-    return Prepared(rebuilt, job, probes)
+    return Prepared(rebuilt, job, probes, skipped, because)
+
+
+def _prune(cells: list[dict[str, Any]], template: Template, probes: list[tuple[str, CheckCall]]
+           ) -> tuple[list[dict[str, Any]], list[int], str]:
+    """(the cells to run, notebook indices of those left out, why none was left out if so)."""
+    graded = {name for _, call in probes for name in call.functions.values()}
+    fixed = {k for k, cell in enumerate(cells) if cell["source"] in template.fixed_sources}
+    needs = cell_needs.analyse([c["source"] for c in cells], graded, fixed=fixed)
+    if needs.run is None:
+        return cells, [], needs.reason
+    return ([c for k, c in enumerate(cells) if k in needs.run],
+            [cells[k]["index"] for k in needs.skipped(len(cells))], "")
 
 
 def _cell_label(rebuilt: Rebuilt, unit: str) -> str:
@@ -245,6 +263,7 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         outcome = report.probes.get(k, ProbeOutcome())
         by_cell[grade_id].verdicts.append((call, judge_probe(call, outcome, language=language)))
     cells = copy.deepcopy(prepared.rebuilt.cells)
+    skipped = set(prepared.skipped)
     seen_ids: set[str] = set()
     for index, cell in enumerate(cells):
         if not isinstance(cell.get("id"), str) or cell["id"] in seen_ids:
@@ -260,6 +279,9 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
             cell["outputs"] = verdict_outputs(by_cell[grade_id], language=language)
             if measured := cell_measures(by_cell[grade_id]):
                 cell.setdefault("metadata", {})[MEASURES_KEY] = measured
+        elif index in skipped:
+            cell["outputs"] = [dict(SKIPPED_OUTPUT)]
+            cell.setdefault("metadata", {})["autograder"] = {"run": False}
         elif outputs is None:
             cell["outputs"] = [_not_run_output(index, report, prepared.rebuilt)]
         else:
@@ -274,6 +296,11 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         "nbformat_minor": max(template.nbformat_minor, 5),
     }
     return notebook, list(by_cell.values())
+
+
+#: the output of a cell the grader left out (its saved outputs are dropped with the rest).
+SKIPPED_OUTPUT = {"output_type": "stream", "name": "stdout",
+                  "text": "[grader] not run by the grader; no score depends on it.\n"}
 
 
 def _not_run_output(index: int, report: RunReport, rebuilt: Rebuilt) -> dict[str, Any]:
