@@ -12,8 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from autograder.course import CourseError
-from autograder.settings import Settings, course_language, load_settings
+from autograder.course.layout import CourseError
+from autograder.course.settings import Settings, course_language, load_settings
 
 log = logging.getLogger("autograder")
 
@@ -37,7 +37,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     course_dir = args.course_dir
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     base = load_settings(Course.at(course_dir).course_dir)
     values = {name: getattr(args, name, None) for name, _, _ in Settings.describe()}
@@ -45,8 +45,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from autograder.course import EDITIONS, Course
-    from autograder.release import release
+    from autograder.course.layout import EDITIONS, Course
+    from autograder.course.release import release
 
     problems = release(assignments=args.assignments or None)
     for assignment in args.assignments or Course.at().assignments():
@@ -60,14 +60,14 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_translations(args: argparse.Namespace) -> int:
-    from autograder.translation_cli import run_translations
+    from autograder.course.translation_cli import run_translations
 
     return run_translations(action=args.action, notebooks=args.notebooks, language=args.language,
                             accept=tuple(args.accept or ()), warnings=args.warnings)
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.grading import grade_class
+    from autograder.grading.grade_class import grade_class
 
     report = grade_class(assignment=args.assignment, course_dir=args.course_dir,
                          settings=_settings(args), force=args.force,
@@ -87,9 +87,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> None:
     """Timestamps not used and late penalties of the submissions just graded."""
-    from autograder.course import Course
-    from autograder.lateness import describe_late
-    from autograder.reports import gradebook_rows
+    from autograder.course.lateness import describe_late
+    from autograder.course.layout import Course
+    from autograder.course.reports import gradebook_rows
 
     for row in gradebook_rows(Course.at(course_dir), [assignment]):
         if row.student_id not in students:
@@ -102,7 +102,7 @@ def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> 
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder.lms_export import export_grades
+    from autograder.course.lms_export import export_grades
 
     result = export_grades(course_dir=args.course_dir, fmt=args.format, output=args.output,
                            assignments=args.assignment or None)
@@ -121,7 +121,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    from autograder.feedback import feedback
+    from autograder.course.feedback import feedback
 
     report = feedback(assignment=args.assignment, course_dir=args.course_dir, student=args.student)
     print(f"wrote {len(report.pages)} feedback file(s)")
@@ -131,7 +131,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from autograder.lms import import_zip
+    from autograder.course.lms_import import import_zip
 
     result = import_zip(assignment=args.assignment, archive=args.archive, course_dir=args.course_dir,
                         roster=args.roster)
@@ -148,8 +148,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from autograder.course import Course
-    from autograder.insight_html import write_reports
+    from autograder.course.insight_html import write_reports
+    from autograder.course.layout import Course
 
     language = args.language or course_language(Course.at(args.course_dir).course_dir)
     for path in write_reports(course_dir=args.course_dir, assignment=args.assignment,
@@ -159,7 +159,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from autograder.demo import run_demo
+    from autograder.devtools.demo import run_demo
 
     run_demo(course_dir=args.course_dir, assignments=args.assignment or None,
              progress=False if args.no_progress else None, language=args.language)
@@ -167,7 +167,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from autograder.bench import run_bench
+    from autograder.devtools.bench import run_bench
 
     run_bench(per_notebook=args.per_notebook, assignments=args.assignment or None,
               workers=args.workers, dask_workers=args.dask_workers, skip_stock=args.skip_stock)
@@ -175,7 +175,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     current = load_settings(Course.at(args.course_dir).course_dir)
     for name, default, description in Settings.describe():

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autograder.plan import CheckCall
-    from autograder.submission import Template, TemplateCell
+    from autograder.grading.check_calls import CheckCall
+    from autograder.grading.template import Template, TemplateCell
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -70,7 +70,7 @@ def solution_namespace(notebook: str) -> dict[str, Any]:
 
 @functools.cache
 def _template(notebook: str) -> Template:
-    from autograder.submission import load_template
+    from autograder.grading.template import load_template
 
     return load_template(release_path(notebook), solution_path(notebook), notebook)
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.submission import nbgrader_of
+from autograder.course.layout import Course
+from autograder.devtools import classgen
+from autograder.grading.template import nbgrader_of
 
 Notebook = dict[str, Any]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from nnlab.checks.spec import CheckFailed
 from nnlab.i18n import Text
 
-from autograder.insight import CheckStat, _judge_cell, attribute, failures_of
-from autograder.plan import parse_test_cell
+from autograder.course.insight import CheckStat, _judge_cell, attribute, failures_of
+from autograder.grading.check_calls import parse_test_cell
 
 CELL = ('check("sigmoid_forward", sigmoid_forward)\n'
         'check("sigmoid_forward", sigmoid_forward, seed=2024, shape=(7, 3), hidden=True)\n'
@@ -57,7 +57,7 @@ def test_verdicts_are_read_from_the_outputs_the_grader_writes() -> None:
 
 
 def test_exercises_left_as_released_are_not_counted_as_misunderstandings() -> None:
-    from autograder.insight import Cause
+    from autograder.course.insight import Cause
 
     assert Cause("relu_forward", "relu_forward: output: not implemented yet").not_started
     assert Cause("relu_forward", "relu_forward：输出：尚未实现").not_started

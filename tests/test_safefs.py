@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import safefs
-from autograder.course import Course, CourseError
-from autograder.submission import InvalidSubmission, read_notebook
+from autograder.course import safefs
+from autograder.course.layout import Course, CourseError
+from autograder.grading.template import InvalidSubmission, read_notebook
 from tests.conftest import TEST_COURSE
 
 SECRET = '{"cells": [], "nbformat": 4, "metadata": {}, "nbformat_minor": 5, "x": "BEGIN SOLUTION"}'

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from autograder import submission
-from autograder.plan import HIDDEN_BEGIN, HIDDEN_END
-from autograder.submission import (
+from autograder.grading import template as submission
+from autograder.grading.check_calls import HIDDEN_BEGIN, HIDDEN_END
+from autograder.grading.template import (
     InvalidSubmission,
     Template,
     load_template,

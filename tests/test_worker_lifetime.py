@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from autograder import sandbox
-from autograder.worker import Worker
+from autograder.grading import isolation as sandbox
+from autograder.grading.worker import Worker
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,8 @@ def test_the_sandbox_outlives_the_thread_that_started_it() -> None:
 def test_the_sandbox_ends_when_the_grader_is_killed(tmp_path) -> None:
     script = textwrap.dedent("""
         import sys
-        from autograder import sandbox
-        from autograder.worker import Worker
+        from autograder.grading import isolation as sandbox
+        from autograder.grading.worker import Worker
         worker = Worker(0, sandbox.SandboxPlan("none", "", False))
         worker.start()
         print(worker.process.pid, flush=True)

@@ -1,7 +1,7 @@
-"""The widget-latency measurement (``autograder.widget_latency``) works in the browser.
+"""The widget-latency measurement (``autograder.devtools.widget_latency``) works in the browser.
 
 Only that medians are measured: performance goals (≤ 250 ms median) belong to the benchmark
-(``python -m autograder.widget_latency``), not to a pass/fail test on a shared machine.
+(``python -m autograder.devtools.widget_latency``), not to a pass/fail test on a shared machine.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import statistics
 
 import pytest
 
-from autograder.widget_latency import format_table, measure
+from autograder.devtools.widget_latency import format_table, measure
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [

@@ -1,0 +1,1 @@
+"""Course operations around nbgrader: paths, settings, gradebook, release, LMS, reports."""
