@@ -187,7 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     verbs = parser.add_subparsers(dest="verb", required=True)
+    for add in (_add_grading_verbs, _add_class_verbs, _add_developer_verbs, _add_upkeep_verbs):
+        add(verbs)  # in this order: the order `--help` lists the verbs in
+    return parser
 
+
+Verbs = argparse._SubParsersAction  # the type of what ``add_subparsers`` returns
+
+
+def _add_grading_verbs(verbs: Verbs) -> None:
+    """release, grade, export, feedback: the course's main line."""
     p = verbs.add_parser("release", help="regenerate assignments/ from solutions/ (nbgrader)")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(run=_cmd_release)
@@ -219,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", help="only this student")
     p.set_defaults(run=_cmd_feedback)
 
+
+def _add_class_verbs(verbs: Verbs) -> None:
+    """import, report: submissions in from an LMS, insight out to the instructor."""
     p = verbs.add_parser("import", help="import an LMS zip of submissions into submitted/")
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("archive", metavar="ZIPFILE")
@@ -237,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", metavar="DIR", help="default: reports/ in the course folder")
     p.set_defaults(run=_cmd_report)
 
+
+def _add_developer_verbs(verbs: Verbs) -> None:
+    """demo, bench: the grader run on generated classes."""
     p = verbs.add_parser("demo", help="grade a demo class made from the notebooks and print it")
     _add_course_dir(p)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -254,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader")
     p.set_defaults(run=_cmd_bench)
 
+
+def _add_upkeep_verbs(verbs: Verbs) -> None:
+    """translations, settings."""
     p = verbs.add_parser("translations", help="check or update the translation files (i18n/LANG/NB.md)")
     p.add_argument("action", choices=("check", "update"),
                    help="check: list every problem; update: add entries for new cells, drop "
@@ -269,7 +287,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("settings", help="show the grader's settings and what they mean")
     _add_course_dir(p)
     p.set_defaults(run=_cmd_settings)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,7 +31,7 @@ from typing import Any
 
 from autograder.course.layout import Course
 from autograder.devtools import classgen
-from autograder.grading.template import nbgrader_of
+from autograder.grading.notebook_file import nbgrader_of
 
 Notebook = dict[str, Any]
 

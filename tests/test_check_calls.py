@@ -11,7 +11,7 @@ from autograder.grading.check_calls import (
     HIDDEN_BEGIN,
     HIDDEN_END,
     CheckCall,
-    PlanError,
+    CheckCallError,
     parse_test_cell,
     strip_hidden,
 )
@@ -124,7 +124,7 @@ def test_a_parameter_of_the_check_itself_is_accepted() -> None:
 
 
 def _error(source: str) -> str:
-    with pytest.raises(PlanError) as caught:
+    with pytest.raises(CheckCallError) as caught:
         parse_test_cell(source, where=WHERE)
     message = str(caught.value)
     assert message.startswith(WHERE)

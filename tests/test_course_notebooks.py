@@ -15,7 +15,7 @@ from autograder.course.leaks import hidden_leaks
 from autograder.course.nbgrader_bridge import generate_assignment
 from autograder.course.release import MARKERS, leaks
 from autograder.devtools import classgen
-from autograder.grading.grade_class import load_assignment
+from autograder.grading.assignment import load_assignment
 from tests.conftest import ROOT, run_cli
 from tests.notebooks import (
     check_calls,

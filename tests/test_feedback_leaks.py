@@ -7,7 +7,7 @@ import pytest
 from nnlab.checks.activations import make_x
 
 from autograder.course.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
-from autograder.grading.grade_class import load_assignment
+from autograder.grading.assignment import load_assignment
 
 
 @pytest.fixture(scope="module")

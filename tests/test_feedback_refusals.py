@@ -15,7 +15,7 @@ import pytest
 from autograder.course.feedback import feedback_problem, graded_students
 from autograder.course.layout import Course
 from autograder.devtools import classgen
-from autograder.grading.grade_class import load_assignment
+from autograder.grading.assignment import load_assignment
 from autograder.grading.template import Template
 from tests.conftest import TEST_COURSE
 

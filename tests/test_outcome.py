@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.grading.grade_submission import decide_status, read_events
-from autograder.grading.template import Rebuilt
+from autograder.grading.events import read_events
+from autograder.grading.rebuild import Rebuilt
+from autograder.grading.status import decide_status
 from autograder.sandbox import protocol as p
 
 

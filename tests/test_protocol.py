@@ -11,7 +11,7 @@ import pytest
 
 from autograder.sandbox import driver as driver_module
 from autograder.sandbox import protocol
-from autograder.sandbox.protocol import ProtocolError
+from autograder.sandbox.protocol_fields import ProtocolError
 
 
 def _line(**fields: object) -> bytes:

@@ -1,1 +1,2 @@
-"""Course operations around nbgrader: paths, settings, gradebook, release, LMS, reports."""
+"""Course operations around nbgrader: where things are, settings, gradebook, release and
+translations, LMS import and export, feedback, reports."""

@@ -20,8 +20,10 @@ from autograder.course.identifiers import identifier_problem
 from autograder.course.layout import Course, CourseError, check_identifier
 from autograder.course.leaks import hidden_input_values, hidden_leaks, hidden_parameter_texts, output_leaks
 from autograder.course.nbgrader_bridge import generate_feedback
-from autograder.grading.grade_class import load_assignment
-from autograder.grading.template import InvalidSubmission, Template, check_structure, read_notebook
+from autograder.grading.assignment import load_assignment
+from autograder.grading.notebook_file import InvalidSubmission, read_notebook
+from autograder.grading.rebuild import check_structure
+from autograder.grading.template import Template
 
 
 @dataclass
@@ -54,7 +56,7 @@ def feedback_problem(course: Course, template: Template, student: str) -> str | 
                                       shown_from=root))
     if problem:
         return problem
-    unsafe = safefs.unsafe_entries(source)
+    unsafe = safefs.folder_files(source).refused
     if unsafe:
         return (f"autograded/{student}/{assignment} holds links or special files "
                 f"({', '.join(unsafe[:3])}); grade the student again")

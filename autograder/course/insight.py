@@ -25,7 +25,7 @@ from typing import Any
 
 from autograder.course.layout import Course
 from autograder.course.reports import Row, gradebook_rows
-from autograder.grading.check_calls import CheckCall, PlanError, parse_test_cell
+from autograder.grading.check_calls import CheckCall, CheckCallError, parse_test_cell
 
 _HIDDEN = re.compile(r"^\[(?:hidden check|隐藏测试) (?P<name>[^\]]+)\] ")
 _CAUSE = re.compile(r"^(?:Likely cause|可能原因): (?P<cause>.+)$", re.M)
@@ -119,7 +119,7 @@ def test_cells(course: Course, assignment: str) -> dict[str, list[CheckCall]]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             try:
                 cells[meta["grade_id"]] = parse_test_cell(source, where=f"{assignment} {meta['grade_id']}")
-            except PlanError:
+            except CheckCallError:
                 cells[meta["grade_id"]] = []
     return cells
 
@@ -180,7 +180,7 @@ def _judge_cell(student: str, grade_id: str, calls: list[CheckCall], messages: l
 
 def collect(course: Course, assignment: str) -> AssignmentInsight:
     """The report's numbers for one assignment of the course folder."""
-    from autograder.course.nbgrader_bridge import Store
+    from autograder.course.gradebook import Store
 
     rows = gradebook_rows(course, [assignment])
     cells = test_cells(course, assignment)
@@ -227,7 +227,7 @@ def _pending_cells(store: Any, assignment: str) -> int:
 
 def course_assignments(course: Course) -> list[str]:
     """Assignments with grades in the course folder's gradebook, in lecture order."""
-    from autograder.course.nbgrader_bridge import Store
+    from autograder.course.gradebook import Store
 
     if not course.db_path.is_file():
         return []

@@ -60,7 +60,7 @@ def assign_late_penalties(course: Course, assignment: str, student: str,
     from nbformat.v4 import new_notebook
     from nbgrader.preprocessors import AssignLatePenalties
 
-    from autograder.course.nbgrader_bridge import load_config
+    from autograder.course.nbgrader_config import load_config
 
     config = load_config(course)
     for notebook in notebooks:

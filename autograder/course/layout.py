@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder.course.identifiers import explain, identifier_problem
 
-#: the repository holding solutions/ and assignments/ (this package's parent folder).
+#: the repository holding solutions/ and assignments/ (the folder holding the ``autograder`` package).
 REPO = Path(os.environ.get("NNLAB_REPO", Path(__file__).resolve().parents[2]))
 
 #: the student editions: language -> release folder. English is the source's language;

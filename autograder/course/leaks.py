@@ -42,7 +42,7 @@ def hidden_parameter_texts(template: Template) -> list[str]:
     """
     texts = []
     visible = {(call.name, key, repr(value)) for anchor in template.anchors if anchor.kind == "test"
-               for call in anchor.plan if not call.hidden for key, value in call.params.items()}
+               for call in anchor.calls if not call.hidden for key, value in call.params.items()}
     for call in _hidden_calls(template):
         defaults = get_spec(call.name).params
         for key, value in call.params.items():
@@ -71,7 +71,7 @@ def hidden_input_values(template: Template) -> list[list[str]]:
 
 def _hidden_calls(template: Template) -> list[CheckCall]:
     return [call for anchor in template.anchors if anchor.kind == "test"
-            for call in anchor.plan if call.hidden]
+            for call in anchor.calls if call.hidden]
 
 
 def _inputs_of(call: CheckCall) -> list[np.ndarray]:

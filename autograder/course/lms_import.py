@@ -99,7 +99,6 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
     course = Course.at(course_dir)
     course.require_assignment(assignment)
     mapping = _read_roster(Path(roster)) if roster else None
-    result = ImportResult()
     try:
         bundle = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as error:
@@ -108,78 +107,119 @@ def import_zip(*, assignment: str, archive: str | Path, course_dir: str | Path |
         members = [m for m in bundle.infolist() if not m.is_dir()]
         if sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
             raise CourseError(f"{archive}: unpacks to more than {MAX_TOTAL_BYTES} bytes; refused")
-        placed: dict[str, tuple[str, str]] = {}  # student -> (member name, time)
-        identities: dict[str, Identity] = {}  # student -> the LMS's name and id for them
-        written: set[Path] = set()  # by this import (a later attempt may replace them silently)
-        backups = course.course_dir / "import-backups" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        run = _Import(course, assignment, mapping, bundle,
+                      course.course_dir / "import-backups" / datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
         for member in members:
-            name = member.filename
-            if not _safe(name):  # before the dot-file skip: "..\\x" looks like one
-                result.problems.append(f"{name}: unsafe path in the archive (skipped)")
-                continue
-            problem = _member_problem(member)
-            if problem:
-                result.problems.append(f"{name}: {problem} (skipped)")
-                continue
-            if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
-                continue
-            if member.file_size > MAX_FILE_BYTES:
-                result.problems.append(f"{name}: larger than {MAX_FILE_BYTES} bytes (skipped)")
-                continue
-            match = next(((layout, m) for layout, pattern in LAYOUTS if (m := pattern.match(name))), None)
-            if match is None:
-                result.problems.append(f"{name}: does not match any known LMS file name layout")
-                continue
-            layout, found = match
-            keys = [k for k in (found.group("lms_id") if "lms_id" in found.groupdict() else None,
-                                found.group("name")) if k]
-            if mapping is not None:
-                student = next((mapping[k.lower()] for k in keys if k.lower() in mapping), None)
-                if student is None:
-                    result.problems.append(f"{name}: no roster entry for {' / '.join(keys)} ({layout})")
-                    continue
-            else:
-                student = _student_id(found.group("name"))
-            if (problem := identifier_problem(student)):
-                result.problems.append(f"{name}: {explain(student, what='student id', problem=problem)} "
-                                       "(skipped)")
-                continue
-            filename = found.groupdict().get("file") or (
-                f"blackboard_receipt_{found.group('time')}.txt" if found.groupdict().get("receipt")
-                else f"{assignment}.ipynb")
-            filename = _not_a_timestamp(filename)
-            data = bundle.read(member)
-            if filename.endswith(".ipynb"):
-                filename = f"{assignment}.ipynb"
-                when = found.groupdict().get("time") or ""
-                if student in placed and placed[student][1] >= when:
-                    result.problems.append(
-                        f"{name}: a second notebook for {student} (kept {placed[student][0]})")
-                    continue
-                placed[student] = (name, when)
-                try:
-                    json.loads(data.decode("utf-8"))
-                except (UnicodeDecodeError, ValueError):
-                    result.problems.append(f"{name}: imported for {student}, but it is not valid "
-                                           "notebook JSON (it will be graded as invalid)")
-            folder = course.submitted_dir(student, assignment)
-            if (problem := link_problem(course.course_dir / "submitted", folder, expect="dir")):
-                result.problems.append(f"{name}: not imported for {student}: {problem}")
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
-            _place(folder / filename, data, course, backups, written, result)
-            if filename == STUDENT_TIMESTAMP:
-                result.set_aside.append((name, folder / filename))
-            lms_time = _lms_time(found)
-            if lms_time:
-                _place(folder / "timestamp.txt", lms_time.encode(), course, backups, written, result)
-            if filename.endswith(".ipynb"):  # a later attempt replaces the earlier one's entry
-                result.imported = [entry for entry in result.imported if entry[0] != student]
-                result.imported.append((student, folder / filename))
-                if layout != "folders":  # plain folders carry no LMS identity
-                    identities[student] = _identity(layout, found)
-    record_identities(course, identities)
-    return result
+            run.take(member)
+    record_identities(course, run.identities)
+    return run.result
+
+
+@dataclass
+class _Import:
+    """One import under way: what it placed so far, for whom, and what it refused."""
+
+    course: Course
+    assignment: str
+    mapping: dict[str, str] | None  # the roster: LMS name or id -> student id
+    bundle: zipfile.ZipFile
+    backups: Path
+    result: ImportResult = field(default_factory=ImportResult)
+    placed: dict[str, tuple[str, str]] = field(default_factory=dict)  # student -> (member, time)
+    identities: dict[str, Identity] = field(default_factory=dict)  # student -> LMS name and id
+    written: set[Path] = field(default_factory=set)  # by this import (a later attempt may replace)
+
+    def take(self, member: zipfile.ZipInfo) -> None:
+        """Place one archive entry, or say in ``result.problems`` why not."""
+        name = member.filename
+        match = self._match(member)
+        if match is None:
+            return
+        layout, found = match
+        student = self._student(name, layout, found)
+        if student is None:
+            return
+        filename = _not_a_timestamp(found.groupdict().get("file") or (
+            f"blackboard_receipt_{found.group('time')}.txt" if found.groupdict().get("receipt")
+            else f"{self.assignment}.ipynb"))
+        data = self.bundle.read(member)
+        if filename.endswith(".ipynb"):
+            filename = f"{self.assignment}.ipynb"
+            if not self._first_notebook(name, student, found, data):
+                return
+        folder = self.course.submitted_dir(student, self.assignment)
+        if (problem := link_problem(self.course.course_dir / "submitted", folder, expect="dir")):
+            self.result.problems.append(f"{name}: not imported for {student}: {problem}")
+            return
+        self._write(name, folder, filename, data, found)
+        if filename.endswith(".ipynb"):  # a later attempt replaces the earlier one's entry
+            self.result.imported = [entry for entry in self.result.imported if entry[0] != student]
+            self.result.imported.append((student, folder / filename))
+            if layout != "folders":  # plain folders carry no LMS identity
+                self.identities[student] = _identity(layout, found)
+
+    def _match(self, member: zipfile.ZipInfo) -> tuple[str, re.Match[str]] | None:
+        """The entry's LMS layout and name parts; None (with the problem noted) if refused."""
+        name = member.filename
+        if not _safe(name):  # before the dot-file skip: "..\\x" looks like one
+            self.result.problems.append(f"{name}: unsafe path in the archive (skipped)")
+            return None
+        problem = _member_problem(member)
+        if problem:
+            self.result.problems.append(f"{name}: {problem} (skipped)")
+            return None
+        if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("."):
+            return None
+        if member.file_size > MAX_FILE_BYTES:
+            self.result.problems.append(f"{name}: larger than {MAX_FILE_BYTES} bytes (skipped)")
+            return None
+        match = next(((layout, m) for layout, pattern in LAYOUTS if (m := pattern.match(name))), None)
+        if match is None:
+            self.result.problems.append(f"{name}: does not match any known LMS file name layout")
+        return match
+
+    def _student(self, name: str, layout: str, found: re.Match[str]) -> str | None:
+        """The student id an entry belongs to (through the roster if there is one)."""
+        keys = [k for k in (found.group("lms_id") if "lms_id" in found.groupdict() else None,
+                            found.group("name")) if k]
+        if self.mapping is not None:
+            student = next((self.mapping[k.lower()] for k in keys if k.lower() in self.mapping), None)
+            if student is None:
+                self.result.problems.append(f"{name}: no roster entry for {' / '.join(keys)} ({layout})")
+                return None
+        else:
+            student = _student_id(found.group("name"))
+        if (problem := identifier_problem(student)):
+            self.result.problems.append(f"{name}: {explain(student, what='student id', problem=problem)} "
+                                        "(skipped)")
+            return None
+        return student
+
+    def _first_notebook(self, name: str, student: str, found: re.Match[str], data: bytes) -> bool:
+        """False for an earlier attempt than the notebook already placed for ``student``."""
+        when = found.groupdict().get("time") or ""
+        if student in self.placed and self.placed[student][1] >= when:
+            self.result.problems.append(
+                f"{name}: a second notebook for {student} (kept {self.placed[student][0]})")
+            return False
+        self.placed[student] = (name, when)
+        try:
+            json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            self.result.problems.append(f"{name}: imported for {student}, but it is not valid "
+                                        "notebook JSON (it will be graded as invalid)")
+        return True
+
+    def _write(self, name: str, folder: Path, filename: str, data: bytes, found: re.Match[str]) -> None:
+        """The file, and the LMS's submission time as ``timestamp.txt`` when it gives one."""
+        folder.mkdir(parents=True, exist_ok=True)
+        _place(folder / filename, data, self.course, self.backups, self.written, self.result)
+        if filename == STUDENT_TIMESTAMP:
+            self.result.set_aside.append((name, folder / filename))
+        lms_time = _lms_time(found)
+        if lms_time:
+            _place(folder / "timestamp.txt", lms_time.encode(), self.course, self.backups, self.written,
+                   self.result)
 
 
 def _member_problem(member: zipfile.ZipInfo) -> str | None:

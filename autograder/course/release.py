@@ -17,7 +17,7 @@ from autograder.course.nbgrader_bridge import generate_assignment
 from autograder.course.translation_build import Problem, build_source, translate_notebook
 from autograder.course.translations import TranslationError, read_translation, translation_path
 from autograder.grading.check_calls import strip_hidden
-from autograder.grading.template import nbgrader_of, source_of
+from autograder.grading.notebook_file import nbgrader_of, source_of
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")

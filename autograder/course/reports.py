@@ -7,9 +7,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.course.gradebook import Store
 from autograder.course.lateness import Lateness, lateness_of, timestamp_problems
 from autograder.course.layout import Course
-from autograder.course.nbgrader_bridge import Store
 
 #: the export's columns; the first five are a contract other tools rely on.
 #: ``score`` is after the late penalty, as in ``nbgrader export``; ``late_by`` is in seconds.

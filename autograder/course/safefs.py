@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course.layout import Course, CourseError
@@ -102,36 +103,55 @@ def link_problem(root: Path, path: Path, *, expect: str, shown_from: Path | None
     return None
 
 
-def hard_links_in(folder: Path) -> list[str]:
-    """Files below ``folder`` with more than one name (never followed into linked folders)."""
-    found = []
-    for top, _dirs, files in os.walk(folder, followlinks=False):
-        for name in files:
-            path = Path(top, name)
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
-                found.append(str(path.relative_to(folder)))
-    return sorted(found)
+@dataclass(frozen=True)
+class FolderFiles:
+    """What is below a folder, walked once with ``lstat`` (links never followed).
+
+    Attributes:
+        plain: regular files with one name, as relative paths in path order (safe to read).
+        refused: links (to files or folders), special files and hard-linked files, sorted.
+        folders: real sub-folders, as relative paths.
+    """
+
+    plain: list[str]
+    refused: list[str]
+    folders: list[str]
 
 
-def unsafe_entries(folder: Path) -> list[str]:
-    """Links, special files and hard-linked files below ``folder`` (walked without following)."""
-    found = []
+def folder_files(folder: Path) -> FolderFiles:
+    """The one walk of a submission's files: what to copy, read or fingerprint, and what not."""
+    plain, refused, folders = [], [], []
     for top, dirs, files in os.walk(folder, followlinks=False):
         for name in dirs + files:
             path = Path(top, name)
+            relative = str(path.relative_to(folder))
             try:
                 info = path.lstat()
             except OSError:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                continue
-            if file_problem(info, name):
-                found.append(str(path.relative_to(folder)))
-    return sorted(found)
+                folders.append(relative)
+            elif file_problem(info, name):
+                refused.append(relative)
+            else:
+                plain.append(relative)
+    return FolderFiles(sorted(plain, key=lambda name: Path(name).parts), sorted(refused),
+                       sorted(folders))
+
+
+def copy_plain_files(source: Path, target: Path, *, skip: str = "") -> list[str]:
+    """Copy ``source``'s folders and plain files (except ``skip``) to ``target``; return the
+    relative paths refused (links, special and hard-linked files), which are not copied."""
+    target.mkdir(parents=True, exist_ok=True)
+    if not source.is_dir():
+        return []
+    found = folder_files(source)
+    for name in found.folders:
+        (target / name).mkdir(parents=True, exist_ok=True)
+    for name in found.plain:
+        if name != skip:
+            shutil.copyfile(source / name, target / name, follow_symlinks=False)
+    return found.refused
 
 
 def submission_problem(course: Course, student: str, assignment: str) -> str | None:
@@ -146,11 +166,16 @@ def submission_problem(course: Course, student: str, assignment: str) -> str | N
     problem = (link_problem(root, folder, expect="dir")
                or link_problem(root, folder / f"{assignment}.ipynb", expect="file"))
     if problem is None and folder.is_dir():
-        linked = hard_links_in(folder)
+        linked = [name for name in folder_files(folder).refused if _is_hard_link(folder / name)]
         if linked:
             problem = file_problem(
                 (folder / linked[0]).lstat(), str((folder / linked[0]).relative_to(root.parent)))
     return problem
+
+
+def _is_hard_link(path: Path) -> bool:
+    info = path.lstat()
+    return stat.S_ISREG(info.st_mode) and info.st_nlink > 1
 
 
 def read_plain_file(path: Path, *, limit: int) -> bytes:

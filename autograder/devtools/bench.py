@@ -28,6 +28,7 @@ from typing import Any
 from autograder.course.layout import Course, CourseError
 from autograder.course.nbgrader_bridge import generate_assignment
 from autograder.devtools import classgen
+from autograder.environment import path_with_this_python
 
 #: the class's kinds of submission, in turn.
 KINDS: dict[str, Callable[[Course, str], dict[str, Any]]] = {
@@ -56,7 +57,7 @@ class Timing:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def build_class(course: Course, assignment: str, course_dir: Path, size: int) -> list[str]:
+def write_bench_class(course: Course, assignment: str, course_dir: Path, size: int) -> list[str]:
     students = []
     for i in range(size):
         kind = PATTERN[i % len(PATTERN)]
@@ -67,9 +68,8 @@ def build_class(course: Course, assignment: str, course_dir: Path, size: int) ->
 
 
 def _env(course_dir: Path) -> dict[str, str]:
-    bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "NNLAB_COURSE_DIR": str(course_dir),
-            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+            "PATH": path_with_this_python(os.environ.get("PATH"))}
 
 
 def run_stock(course: Course, assignment: str, course_dir: Path) -> Timing:
@@ -156,7 +156,7 @@ def run_bench(*, per_notebook: int = 40, assignments: list[str] | None = None, w
         for assignment in chosen:
             run_all = _solution_run_all(course, assignment, scratch)
             ours_dir, stock_dir = scratch / f"ours-{assignment}", scratch / f"stock-{assignment}"
-            students = build_class(course, assignment, ours_dir, per_notebook)
+            students = write_bench_class(course, assignment, ours_dir, per_notebook)
             ours = run_ours(course, assignment, ours_dir, workers=workers)
             row: dict[str, Any] = {"run_all": run_all, "ours": ours}
             stock_text = ratio_text = stock_sub = "-"
@@ -199,7 +199,7 @@ def _bench_dask(course: Course, chosen: list[str], scratch: Path, per_notebook: 
     walls: dict[int, float] = {}
     for size in sizes:
         course_dir = scratch / f"dask{size}-{assignment}"
-        build_class(course, assignment, course_dir, per_notebook)
+        write_bench_class(course, assignment, course_dir, per_notebook)
         with LocalCluster(n_workers=size, threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=50) as cluster:
             walls[size] = run_ours(course, assignment, course_dir,

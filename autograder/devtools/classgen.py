@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course.layout import Course
-from autograder.grading.template import nbgrader_of, source_of
+from autograder.grading.notebook_file import nbgrader_of, source_of
 
 _MARKER = re.compile(r"^\s*#*\s*(BEGIN|END) SOLUTION\s*$")
 

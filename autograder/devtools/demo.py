@@ -29,7 +29,7 @@ DEMO_CLASS: dict[str, Callable[[Course, str], dict[str, Any]]] = {
 DEMO_CELL_TIMEOUT = 20.0
 
 
-def build_class(course_dir: Path, assignments: list[str], course: Course, language: str = "en") -> None:
+def write_demo_class(course_dir: Path, assignments: list[str], course: Course, language: str = "en") -> None:
     """Write the demo class's submissions for each assignment into ``course_dir/submitted``,
     made from the student edition in ``language``."""
     course = dataclasses.replace(course, edition=language)
@@ -58,7 +58,7 @@ def run_demo(*, course_dir: str | Path | None = None, assignments: list[str] | N
     course = Course.at(course_dir)
     try:
         settings = settings or load_settings(course.course_dir).replace(cell_timeout=DEMO_CELL_TIMEOUT)
-        build_class(course.course_dir, chosen, repo, language)
+        write_demo_class(course.course_dir, chosen, repo, language)
         echo(f"demo class ({language} edition): {', '.join(DEMO_CLASS)} in {course.course_dir}")
         for assignment in chosen:
             report = grade_class(assignment=assignment, course_dir=course.course_dir,

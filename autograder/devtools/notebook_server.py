@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autograder.environment import path_with_this_python
+
 #: app -> (python module that starts it, URL of a notebook under the server root). Lab's
 #: ``reset`` drops the saved workspace, which would reopen (and start kernels for) every
 #: notebook an earlier page opened.
@@ -137,7 +139,7 @@ def isolated_env(home: Path, *, course_dir: Path | None = None) -> dict[str, str
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
     # nbgrader runs `alembic` when it creates a gradebook: it lives beside this Python.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = path_with_this_python(env.get("PATH"))
     if course_dir is not None:
         env["NNLAB_COURSE_DIR"] = str(course_dir)
     return env

@@ -18,7 +18,7 @@ HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 
 
-class PlanError(ValueError):
+class CheckCallError(ValueError):
     """A test cell does not follow the test-cell rules (an authoring error)."""
 
 
@@ -75,12 +75,12 @@ def parse_test_cell(source: str, *, where: str) -> list[CheckCall]:
         where: notebook and grade id, for error messages.
 
     Raises:
-        PlanError: naming ``where`` and the offending line.
+        CheckCallError: naming ``where`` and the offending line.
     """
     try:
         tree = ast.parse(source.replace(HIDDEN_BEGIN, "").replace(HIDDEN_END, ""))
     except SyntaxError as error:
-        raise PlanError(f"{where}: test cell is not valid Python ({error})") from None
+        raise CheckCallError(f"{where}: test cell is not valid Python ({error})") from None
     calls: list[CheckCall] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nnlab"):
@@ -89,46 +89,46 @@ def parse_test_cell(source: str, *, where: str) -> list[CheckCall]:
             continue
         if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
                 and _is_check(node.value.func)):
-            raise PlanError(
+            raise CheckCallError(
                 f"{where}, line {node.lineno}: a test cell may only import nnlab and call check(...)"
             )
         calls.append(_parse_call(node.value, where=where))
     if not calls:
-        raise PlanError(f"{where}: test cell calls no check")
+        raise CheckCallError(f"{where}: test cell calls no check")
     return calls
 
 
 def _parse_call(call: ast.Call, *, where: str) -> CheckCall:
     line = f"{where}, line {call.lineno}"
     if not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
-        raise PlanError(f"{line}: the first argument of check must be the check's name as a string")
+        raise CheckCallError(f"{line}: the first argument of check must be the check's name as a string")
     name = call.args[0].value
     try:
         spec = get_spec(name)
     except KeyError as error:
-        raise PlanError(f"{line}: {error.args[0]}") from None
+        raise CheckCallError(f"{line}: {error.args[0]}") from None
     functions: dict[str, str] = {}
     options: dict[str, Any] = {}
     for position, arg in enumerate(call.args[1:]):
         if not isinstance(arg, ast.Name):
-            raise PlanError(f"{line}: functions must be passed as plain names")
+            raise CheckCallError(f"{line}: functions must be passed as plain names")
         if position >= len(spec.roles):
-            raise PlanError(f"{line}: check {name!r} takes {len(spec.roles)} function(s)")
+            raise CheckCallError(f"{line}: check {name!r} takes {len(spec.roles)} function(s)")
         functions[spec.roles[position]] = arg.id
     for keyword in call.keywords:
         if keyword.arg is None:
-            raise PlanError(f"{line}: **kwargs are not allowed in test cells")
+            raise CheckCallError(f"{line}: **kwargs are not allowed in test cells")
         if keyword.arg in spec.roles:
             if not isinstance(keyword.value, ast.Name):
-                raise PlanError(f"{line}: {keyword.arg} must be a plain name")
+                raise CheckCallError(f"{line}: {keyword.arg} must be a plain name")
             functions[keyword.arg] = keyword.value.id
             continue
         try:
             options[keyword.arg] = ast.literal_eval(keyword.value)
         except (ValueError, TypeError):  # TypeError: e.g. an unhashable dict key, {[1]: 2}
-            raise PlanError(f"{line}: parameter {keyword.arg} must be a literal") from None
+            raise CheckCallError(f"{line}: parameter {keyword.arg} must be a literal") from None
     try:
         _, params = spec.bind((), {**options, **{role: None for role in functions}})
     except TypeError as error:
-        raise PlanError(f"{line}: {error}") from None
+        raise CheckCallError(f"{line}: {error}") from None
     return CheckCall(name, functions, params)

@@ -21,26 +21,29 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course.layout import Course, CourseError, check_identifier
-from autograder.course.safefs import is_plain_file
+from autograder.course.safefs import folder_files
 from autograder.course.settings import Settings
-from autograder.grading.grade_submission import Outcome, grade_notebook
+from autograder.grading import isolation
+from autograder.grading.assignment import load_assignment
+from autograder.grading.fingerprint import template_digest
+from autograder.grading.grade_submission import grade_submission
+from autograder.grading.local import Result, run_with_retry
+from autograder.grading.outcome import Outcome
 from autograder.grading.template import Template
+from autograder.grading.worker import Worker
 
-_idle: queue.Queue[Any] = queue.Queue()
-_created: list[Any] = []
+_idle: queue.Queue[Worker] = queue.Queue()
+_created: list[Worker] = []
 _lock = threading.Lock()
 
 
-def _borrow_worker(settings: Settings) -> Any:
+def _borrow_worker(settings: Settings) -> Worker:
     """A warm sandbox worker of this process (created on first use, then reused)."""
-    from autograder.grading import isolation as sandbox
-    from autograder.grading.worker import Worker
-
     try:
         return _idle.get_nowait()
     except queue.Empty:
         with _lock:
-            worker = Worker(len(_created), sandbox.plan(settings.sandbox))
+            worker = Worker(len(_created), isolation.choose(settings.sandbox))
             _created.append(worker)
             if len(_created) == 1:
                 atexit.register(lambda: [w.close() for w in _created])
@@ -48,10 +51,13 @@ def _borrow_worker(settings: Settings) -> Any:
 
 
 def grade_on_worker(assignment: str, student: str, files: dict[str, bytes] | None, settings: dict[str, Any],
-                    digest: str) -> dict[str, Any]:
-    """Runs on a Dask worker: grade one submission; returns :meth:`Outcome.to_plain`."""
-    from autograder.grading.grade_class import _worker_runner, load_assignment, template_digest
+                    digest: str, submission: str) -> dict[str, Any]:
+    """Runs on a Dask worker: grade one submission; returns :meth:`Outcome.to_plain`.
 
+    Args:
+        digest: the assignment's fingerprint on the client (this worker's copy must match).
+        submission: the submission's fingerprint, as the client computed it.
+    """
     course = Course.at()
     check_identifier(student)  # it names a folder of this worker's scratch space
     if template_digest(course, assignment) != digest:
@@ -69,8 +75,8 @@ def grade_on_worker(assignment: str, student: str, files: dict[str, bytes] | Non
                 path = folder / name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
-            return grade_notebook(template, student, folder, _worker_runner(worker), config,
-                                  digest).to_plain()
+            return grade_submission(template, student, folder, run_with_retry(worker), config,
+                                    digest=submission).to_plain()
     finally:
         _idle.put(worker)
 
@@ -79,13 +85,13 @@ def _files(folder: Path) -> dict[str, bytes] | None:
     """The submission's plain files (links, special and hard-linked files are never read)."""
     if not folder.is_dir():
         return None
-    return {str(p.relative_to(folder)): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if is_plain_file(p)}
+    return {name: (folder / name).read_bytes() for name in folder_files(folder).plain}
 
 
-def run_on_cluster(scheduler: str, course: Course, template: Template, todo: list[str],
-                   settings: Settings, digest: str) -> Iterator[tuple[str, Outcome | None, str | None]]:
-    """Yield ``(student, outcome, grader_error)`` as the cluster finishes submissions.
+def run_on_cluster(scheduler: str, course: Course, template: Template, todo: list[tuple[str, str]],
+                   settings: Settings, digest: str) -> Iterator[Result]:
+    """Yield ``(student, outcome, grader_error)`` per ``(student, fingerprint)`` of ``todo`` as
+    the cluster finishes them.
 
     Raises:
         CourseError: when the scheduler cannot be reached.
@@ -98,10 +104,10 @@ def run_on_cluster(scheduler: str, course: Course, template: Template, todo: lis
         raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
     try:
         futures = {}
-        for student in todo:
+        for student, submission in todo:
             files = _files(course.submitted_dir(student, template.assignment))
             future = client.submit(grade_on_worker, template.assignment, student, files,
-                                   dataclasses.asdict(settings), digest, pure=False,
+                                   dataclasses.asdict(settings), digest, submission, pure=False,
                                    key=f"grade-{template.assignment}-{student}-{digest[:12]}")
             futures[future] = student
         for future in as_completed(futures):

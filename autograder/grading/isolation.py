@@ -1,8 +1,8 @@
 """The sandbox a submission runs in: bubblewrap namespaces plus resource limits.
 
 With bubblewrap (``apt-get install bubblewrap``) a grading worker sees a
-minimal read-only system (``/usr``, ``/etc``, the Python installation and
-the installed ``nnlab``/``autograder`` packages only), an empty ``/tmp`` and
+minimal read-only system (``/usr``, ``/etc``, the Python installation,
+``nnlab`` and the sandbox side of the grader, :mod:`autograder.sandbox`, only), an empty ``/tmp`` and
 working folder of bounded size, its own inbox read-only, no network, and
 its own process, IPC and host-name namespaces. The course repository,
 ``solutions/``, the gradebook and other students' folders do not exist in
@@ -10,7 +10,7 @@ it. When the grader runs as root, each submission additionally runs as an
 unprivileged user id of its own, so the process cap applies.
 
 Without bubblewrap the grader can still apply the resource limits, but
-nothing hides files or the network: :func:`plan` says so, and the grader
+nothing hides files or the network: :func:`choose` says so, and the grader
 prints that warning before grading (never silently).
 """
 
@@ -47,7 +47,7 @@ def submission_uid(worker_index: int, grader_pid: int | None = None) -> int:
 
 
 @dataclass(frozen=True)
-class SandboxPlan:
+class Isolation:
     """How workers will be isolated on this machine.
 
     Attributes:
@@ -83,7 +83,7 @@ def _unshare() -> list[str]:
     return flags
 
 
-def plan(requested: str = "auto") -> SandboxPlan:
+def choose(requested: str = "auto") -> Isolation:
     """Decide the isolation for ``requested`` (``auto``, ``bwrap`` or ``none``).
 
     Raises:
@@ -99,17 +99,17 @@ def plan(requested: str = "auto") -> SandboxPlan:
         " Python is installed where other users cannot read it, so submissions run as root and "
         "the process cap does not apply.")
     if requested == "none":
-        return SandboxPlan("none", "sandbox disabled (sandbox = 'none'): submissions can read "
+        return Isolation("none", "sandbox disabled (sandbox = 'none'): submissions can read "
                            "your files and use the network; only resource limits apply."
                            + (no_uid or unprivileged), root and readable)
     if bwrap_works():
-        return SandboxPlan("bwrap", no_uid.strip(), root)
+        return Isolation("bwrap", no_uid.strip(), root)
     message = ("bubblewrap is not available (install it: apt-get install bubblewrap), so "
                "submissions can read your files and use the network; only resource limits apply.")
     if requested == "bwrap":
         raise RuntimeError(message.replace("so submissions", "and sandbox = 'bwrap' requires it:"
                                            " submissions"))
-    return SandboxPlan("none", message + (no_uid or unprivileged), root and readable)
+    return Isolation("none", message + (no_uid or unprivileged), root and readable)
 
 
 def _world_readable(path: Path) -> bool:
@@ -124,12 +124,16 @@ def _world_readable(path: Path) -> bool:
     return True
 
 
-def _package_dirs() -> list[Path]:
+def _package_paths() -> list[Path]:
+    """What the zygote imports of this repository: ``nnlab``, and of ``autograder`` only its
+    ``sandbox`` package (with the package's own ``__init__``); the grader's code stays outside."""
     import nnlab
 
     import autograder
+    from autograder import sandbox
 
-    return [Path(nnlab.__file__).resolve().parent, Path(autograder.__file__).resolve().parent]
+    return [Path(nnlab.__file__).resolve().parent, Path(autograder.__file__).resolve(),
+            Path(sandbox.__file__).resolve().parent]
 
 
 def _system_dirs() -> list[Path]:
@@ -161,7 +165,7 @@ def command(kind: str, inbox: Path, *, python: str = sys.executable) -> list[str
     if kind != "bwrap":
         return zygote
     system = _system_dirs()
-    packages = _package_dirs()
+    packages = _package_paths()
     args = ["bwrap", *_unshare(), "--die-with-parent", "--new-session", "--hostname", "grader",
             "--proc", "/proc", "--dev", "/dev",
             # the writable folders first: a Python installed under /tmp is bound over them below

@@ -1,10 +1,10 @@
 """Judge a submission's probes in the grader's own process and write test-cell outputs.
 
-The records come from the sandbox; the references come from torch here.
-A test cell scores only if every check call in it (hidden ones included)
-passes. Its stored outputs are what the student's kernel printed (minus
-errors) followed by the grader's verdict, which is what nbgrader's
-``determine_grade`` reads: an error output means no points.
+The records come from the sandbox; the references come from torch here. A test cell scores
+only if every check call in it (hidden ones included) passes. Test cells are not run in the
+student's kernel (their calls run as probes), so a test cell's stored outputs are the
+grader's verdict alone: one passing line, or an error output listing the failures, which
+is what nbgrader's ``determine_grade`` reads (an error output means no points).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.grading import isolation as sandbox
+from autograder.course.safefs import copy_plain_files
+from autograder.grading import isolation
 from autograder.sandbox import protocol
 
 #: seconds a zygote may take to start (imports torch, numpy, matplotlib, IPython).
@@ -42,32 +43,12 @@ class JobResult:
     failure: str = ""  # why the watchdog gave up on the sandbox, in words
 
 
-def _copy_submission(source: Path, inbox: Path) -> list[str]:
-    """Copy regular files only (no symlinks, devices or sockets); return what was skipped."""
-    skipped = []
-    for folder, dirs, files in os.walk(source, followlinks=False):
-        relative = Path(folder).relative_to(source)
-        target = inbox / relative
-        target.mkdir(parents=True, exist_ok=True)
-        for name in list(dirs):
-            if (Path(folder) / name).is_symlink():
-                skipped.append(str(relative / name))
-                dirs.remove(name)
-        for name in files:
-            path = Path(folder) / name
-            if path.is_symlink() or not path.is_file():
-                skipped.append(str(relative / name))
-                continue
-            shutil.copyfile(path, target / name, follow_symlinks=False)
-    return skipped
-
-
 class Worker:
     """One sandboxed zygote, started on first use and restarted when it fails."""
 
-    def __init__(self, index: int, plan: sandbox.SandboxPlan) -> None:
+    def __init__(self, index: int, mode: isolation.Isolation) -> None:
         self.index = index
-        self.plan = plan
+        self.isolation = mode
         self.root = Path(tempfile.mkdtemp(prefix=f"nnlab-worker{index}-"))
         os.chmod(self.root, 0o755)
         self.inbox = self.root / "inbox"
@@ -79,15 +60,15 @@ class Worker:
         os.chmod(self.host_tmp, 0o1777)
         self.process: subprocess.Popen[str] | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
-        self.uid = sandbox.submission_uid(index) if plan.drop_privileges else None
+        self.uid = isolation.submission_uid(index) if mode.drop_privileges else None
 
     def start(self) -> None:
-        env = sandbox.environment(self.plan.kind, self.private)
-        cmd = sandbox.command(self.plan.kind, self.inbox)
+        env = isolation.environment(self.isolation.kind, self.private)
+        cmd = isolation.command(self.isolation.kind, self.inbox)
         self.process = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", errors="replace", env=env, start_new_session=True,
-            cwd=str(self.host_work) if self.plan.kind != "bwrap" else None,
+            cwd=str(self.host_work) if self.isolation.kind != "bwrap" else None,
         )
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, args=(self.process, self.lines), daemon=True).start()
@@ -139,8 +120,8 @@ class Worker:
             self.start()
         for entry in self.inbox.iterdir():
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-        skipped = _copy_submission(files, self.inbox)
-        where = sandbox.paths(self.plan.kind, self.inbox, self.host_work, self.host_tmp)
+        skipped = copy_plain_files(files, self.inbox)
+        where = isolation.paths(self.isolation.kind, self.inbox, self.host_work, self.host_tmp)
         started = time.monotonic()
         result = JobResult()
         if skipped:

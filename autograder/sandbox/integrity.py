@@ -62,6 +62,17 @@ def _resolve(root: Any, path: str) -> Any:
 
 def _watched(shell: Any) -> dict[str, Any]:
     objects: dict[str, Any] = {}
+    objects.update(_watched_attributes())
+    objects.update(_watched_modules())
+    objects.update(_watched_checks())
+    if shell is not None:
+        objects.update(_watched_shell(shell))
+    return {k: v for k, v in objects.items() if k not in IGNORED}
+
+
+def _watched_attributes() -> dict[str, Any]:
+    """The listed attributes of numpy, torch, sys, … (and the module objects themselves)."""
+    objects: dict[str, Any] = {}
     for module_name, paths in WATCHED_ATTRIBUTES.items():
         module = sys.modules.get(module_name)
         if module is None:
@@ -72,6 +83,12 @@ def _watched(shell: Any) -> dict[str, Any]:
                 objects[f"{module_name}.{path}"] = _resolve(module, path)
             except AttributeError:
                 continue
+    return objects
+
+
+def _watched_modules() -> dict[str, Any]:
+    """Every function and class of nnlab's checking modules and of builtins."""
+    objects: dict[str, Any] = {}
     check_modules = [name for name in sys.modules if name.startswith("nnlab.checks.")]
     for module_name in (*WATCHED_MODULES, *check_modules):
         module = sys.modules.get(module_name)
@@ -81,32 +98,43 @@ def _watched(shell: Any) -> dict[str, Any]:
         for name, value in list(vars(module).items()):
             if callable(value) or isinstance(value, type):
                 objects[f"{module_name}.{name}"] = value
+    return objects
+
+
+def _watched_checks() -> dict[str, Any]:
+    """The checks themselves: a replaced judge or run is a patch."""
     spec_module = sys.modules.get("nnlab.checks.spec")
-    if spec_module is not None:  # the checks themselves: a replaced judge or run is a patch
-        registry = getattr(spec_module, "_REGISTRY", {})
-        objects["nnlab.checks.spec._REGISTRY"] = registry
-        for name, spec in list(registry.items()):
-            objects[f"check {name}"] = spec
-            objects[f"check {name}.run"] = getattr(spec, "run", None)
-            objects[f"check {name}.judge"] = getattr(spec, "judge", None)
-    if shell is not None:
-        # hooks patched on the instance (display_pub.publish = ...) leave the object in place
-        for hook in ("display_pub", "displayhook", "display_formatter", "InteractiveTB"):
-            obj = getattr(shell, hook, None)
-            if obj is not None:
-                objects[f"shell.{hook} (type)"] = type(obj)
-                for name, value in list(vars(obj).items()):
-                    if callable(value) and not isinstance(value, type):
-                        objects[f"shell.{hook}.{name}"] = value
-        own = vars(shell)
-        for name in SHELL_ATTRIBUTES:
-            # instance attributes (hooks) by identity; methods through the class, since a
-            # bound method is a new object at every access
-            objects[f"shell.{name}"] = own.get(name)
-            for cls in type(shell).__mro__:
-                if name in vars(cls):
-                    objects[f"{cls.__name__}.{name}"] = vars(cls)[name]
-    return {k: v for k, v in objects.items() if k not in IGNORED}
+    if spec_module is None:
+        return {}
+    registry = getattr(spec_module, "_REGISTRY", {})
+    objects: dict[str, Any] = {"nnlab.checks.spec._REGISTRY": registry}
+    for name, spec in list(registry.items()):
+        objects[f"check {name}"] = spec
+        objects[f"check {name}.run"] = getattr(spec, "run", None)
+        objects[f"check {name}.judge"] = getattr(spec, "judge", None)
+    return objects
+
+
+def _watched_shell(shell: Any) -> dict[str, Any]:
+    """The IPython shell's display and traceback hooks."""
+    objects: dict[str, Any] = {}
+    # hooks patched on the instance (display_pub.publish = ...) leave the object in place
+    for hook in ("display_pub", "displayhook", "display_formatter", "InteractiveTB"):
+        obj = getattr(shell, hook, None)
+        if obj is not None:
+            objects[f"shell.{hook} (type)"] = type(obj)
+            for name, value in list(vars(obj).items()):
+                if callable(value) and not isinstance(value, type):
+                    objects[f"shell.{hook}.{name}"] = value
+    own = vars(shell)
+    for name in SHELL_ATTRIBUTES:
+        # instance attributes (hooks) by identity; methods through the class, since a
+        # bound method is a new object at every access
+        objects[f"shell.{name}"] = own.get(name)
+        for cls in type(shell).__mro__:
+            if name in vars(cls):
+                objects[f"{cls.__name__}.{name}"] = vars(cls)[name]
+    return objects
 
 
 def snapshot(shell: Any) -> dict[str, Any]:
