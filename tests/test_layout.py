@@ -134,3 +134,15 @@ def test_a_grader_module_stays_readable(name: str) -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and node.end_lineno - node.lineno + 1 > 60]
     assert not long, f"{name}: functions over 60 lines: {', '.join(long)}"
+
+
+def test_the_sandbox_mounts_no_grader_code_but_its_own_package(tmp_path: Path) -> None:
+    """What :func:`isolation.command` binds of ``autograder/``: its ``__init__`` and ``sandbox/``."""
+    from autograder.grading import isolation
+
+    args = isolation.command("bwrap", tmp_path)
+    bound = [Path(args[i + 1]) for i, arg in enumerate(args) if arg == "--ro-bind"]
+    package = ROOT / "autograder"
+    assert sorted(p for p in bound if p.is_relative_to(package)) == [
+        package / "__init__.py", package / "sandbox"]
+    assert not any(package.is_relative_to(p) for p in bound), "a bind holds the whole package"
