@@ -87,9 +87,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> None:
     """Timestamps not used and late penalties of the submissions just graded."""
+    from autograder.course.grade_rows import gradebook_rows
     from autograder.course.lateness import describe_late
     from autograder.course.layout import Course
-    from autograder.course.reports import gradebook_rows
 
     for row in gradebook_rows(Course.at(course_dir), [assignment]):
         if row.student_id not in students:
@@ -102,7 +102,7 @@ def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> 
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder.course.lms_export import export_grades
+    from autograder.course.export import export_grades
 
     result = export_grades(course_dir=args.course_dir, fmt=args.format, output=args.output,
                            assignments=args.assignment or None)

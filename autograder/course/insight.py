@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.course.grade_rows import Row, gradebook_rows
 from autograder.course.layout import Course
-from autograder.course.reports import Row, gradebook_rows
 from autograder.grading.check_calls import CheckCall, CheckCallError, parse_test_cell
 
 _HIDDEN = re.compile(r"^\[(?:hidden check|隐藏测试) (?P<name>[^\]]+)\] ")

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autograder.course.grade_rows import export_csv, format_table, gradebook_rows
 from autograder.course.layout import Course
-from autograder.course.reports import export_csv, format_table, gradebook_rows
 from autograder.course.settings import Settings, load_settings
 from autograder.devtools import classgen
 from autograder.grading.grade_class import grade_class

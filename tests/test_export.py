@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course.export import CANVAS_FIXED, MOODLE_COLUMNS, canvas_table, moodle_table
+from autograder.course.grade_rows import Row
 from autograder.course.identities import Identity
 from autograder.course.lateness import Lateness
 from autograder.course.layout import Course
-from autograder.course.lms_export import CANVAS_FIXED, MOODLE_COLUMNS, canvas_table, moodle_table
-from autograder.course.reports import Row
 from autograder.devtools import classgen
 from tests.conftest import TEST_COURSE, run_cli
 from tests.scenarios import _perfect, _wrong

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from autograder.course.grade_rows import Row, export_csv, gradebook_rows
 from autograder.course.identities import Identity, load_identities
 from autograder.course.layout import Course, CourseError
-from autograder.course.reports import Row, export_csv, gradebook_rows
 
 FORMATS = ("csv", "canvas", "moodle")
 CANVAS_FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
