@@ -36,7 +36,7 @@ test: setup
 
 # Unit tests only: seconds.
 test-quick: setup
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not e2e and not hub"
 
 # JupyterLab 4 and Notebook 7 in headless Chromium (needs /usr/bin/chromium).
 test-e2e: setup

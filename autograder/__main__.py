@@ -31,6 +31,10 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + name.replace("_", "-")
         kind = type(default)
+        if kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{description} (default {'yes' if default else 'no'})")
+            continue
         group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(),
                            help=f"{description} (default {default})")
 

@@ -106,10 +106,23 @@ def shown(monkeypatch) -> list[Any]:
 
 @pytest.fixture
 def live(monkeypatch, shown) -> list[Any]:
-    """Explorers live (sliders and redraws, as in a Jupyter kernel); ``shown`` as the result."""
+    """Explorers live (sliders and redraws, as in a Jupyter kernel).
+
+    The result lists the figure of each redraw in order, as the live explorer renders it to
+    PNG for its Image widget (a persistent figure appears once per redraw, in its current state).
+    """
     import nnlab.widgets
+    import nnlab.widgets.live
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
     monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
+    render = nnlab.widgets.live.render_png
+
+    def record(figure: Any) -> bytes:
+        png = render(figure)
+        shown.append(figure)
+        return png
+
+    monkeypatch.setattr(nnlab.widgets.live, "render_png", record)
     return shown

@@ -31,6 +31,7 @@ from typing import Any
 
 from autograder.course.layout import Course
 from autograder.devtools import classgen
+from autograder.grading.judging import MEASURES_KEY
 from autograder.grading.notebook_file import nbgrader_of
 
 Notebook = dict[str, Any]
@@ -489,3 +490,76 @@ def _fill(text: str, values: dict[str, Any]) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", str(value))
     return text
+
+
+# --- issue 10: 06's predict scored on a hidden split whose labels never enter the sandbox -----------
+# Each is the perfect 06 submission with its `predict` cell replaced: whatever it finds or guesses,
+# it must earn no accuracy points (both test_predict_* cells 0) and keep every other point.
+
+CAPSTONE = "06_putting_it_together"
+
+_HUNT_FRAMES = '''
+def predict(X):
+    """Looks for the hidden split's seed or labels in every caller's frame and the whole heap."""
+    import gc, sys
+    from nnlab.data import hidden_test_split
+    frame, seen = sys._getframe(1), []
+    while frame is not None:
+        seen += list(frame.f_locals.values())
+        frame = frame.f_back
+    seen += [o for o in gc.get_objects() if isinstance(o, dict)]
+    for value in seen:
+        if isinstance(value, dict) and value.get("secret_seed") is not None:
+            return hidden_test_split(value["secret_seed"], len(X))[1]
+        if isinstance(value, dict) and isinstance(value.get("y"), np.ndarray) and len(value["y"]) == len(X):
+            return value["y"]
+    return np.zeros(len(X), dtype=np.int64)
+'''
+
+_GUESS_SEEDS = '''
+def predict(X):
+    """Regenerates splits from guessed seeds and copies the labels of one whose images match."""
+    from nnlab.data import hidden_test_split, load_hard_shapes
+    for seed in (0, 1, 2, 42):  # a few guesses fit the check's time; tests/test_checks_capstone tries 30
+        public = load_hard_shapes(num_train=0, num_val=len(X), seed=seed)
+        for images, labels in (hidden_test_split(seed, len(X)), (public.X_val, public.y_val)):
+            if np.abs(images[:2] - X[:2]).max() < 0.01:
+                return labels
+    return np.zeros(len(X), dtype=np.int64)
+'''
+
+_CONSTANT = "def predict(X):\n    return np.full(len(X), 3, dtype=np.int64)\n"
+_RANDOM = "def predict(X):\n    return np.random.default_rng(0).integers(0, 6, len(X))\n"
+
+
+@dataclass(frozen=True)
+class PredictScenario:
+    """A 06 submission whose ``predict`` is ``source``; it must score no accuracy points."""
+
+    name: str
+    source: str
+    forged_measures: bool = False  # also writes a high accuracy into its test cells' metadata
+
+
+PREDICT_SCENARIOS = (
+    PredictScenario("predict-hunts-frames-and-heap", _HUNT_FRAMES),
+    PredictScenario("predict-guesses-seeds", _GUESS_SEEDS),
+    PredictScenario("predict-constant", _CONSTANT),
+    PredictScenario("predict-random", _RANDOM),
+    PredictScenario("predict-constant-forged-measures", _CONSTANT, forged_measures=True),
+)
+
+
+def write_predict_class(course: Course, course_dir: Path) -> None:
+    """The perfect 06 submission as ``perfect``, and one per :data:`PREDICT_SCENARIOS`."""
+    classgen.write_submission(course_dir, "perfect", CAPSTONE, classgen.perfect(course, CAPSTONE))
+    for scenario in PREDICT_SCENARIOS:
+        notebook = classgen.perfect(course, CAPSTONE)
+        for cell in notebook["cells"]:
+            grade_id = nbgrader_of(cell).get("grade_id")
+            if grade_id == "predict":
+                cell["source"] = scenario.source
+            if scenario.forged_measures and str(grade_id).startswith("test_predict_"):
+                cell["metadata"][MEASURES_KEY] = [{"check": "predict", "hidden": True,
+                                                   "measures": {"accuracy": 0.99}}] * 2
+        classgen.write_submission(course_dir, scenario.name, CAPSTONE, notebook)

@@ -25,8 +25,9 @@ from nnlab.checks import (
     run_check,
     summary,
 )
-from nnlab.checks.compare import FLOAT64, Region, Tolerance, expect_close, expect_within
+from nnlab.checks.compare import FLOAT64, Region, Tolerance, expect_close
 from nnlab.checks.spec import _REGISTRY, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import LANGUAGES, Text, get_language, set_language
 
 X = np.array([-2.0, -0.5, 0.5, 3.0])  # off ReLU's kink
@@ -516,7 +517,7 @@ def test_summary_headline_follows_the_language(throwaway: Spec) -> None:
 
 
 def test_float64_tolerance_is_torchs_float64_default() -> None:
-    # STYLE.md: torch.testing.assert_close uses rtol 1e-7, atol 1e-7 for float64
+    # torch.testing.assert_close uses rtol 1e-7, atol 1e-7 for float64
     a = torch.tensor([1.0], dtype=torch.float64)
     torch.testing.assert_close(a * (1 + 0.5 * FLOAT64.rtol), a)
     with pytest.raises(AssertionError):

@@ -83,7 +83,7 @@ def test_gelu_solution_agrees_with_torch_on_a_dense_grid(ns) -> None:
     x = np.linspace(-8, 8, 1601)
     for approximate in ("none", "tanh"):
         reference = torch.nn.functional.gelu(torch.tensor(x), approximate=approximate).numpy()
-        # same formula in float64 as torch: agreement to rounding (STYLE.md: ~1e-7 or better)
+        # same formula in float64 as torch: agreement to rounding (torch float64 default: 1e-7 or better)
         np.testing.assert_allclose(ns["gelu_forward"](x, approximate), reference, rtol=1e-12, atol=1e-14)
 
 

@@ -13,8 +13,16 @@ import math
 import numpy as np
 import pytest
 import torch
-from nnlab.checks import check, judge_check, run_check
-from nnlab.checks.capstone.predict import BASELINE_ACCURACY, GOOD_ACCURACY, judge_predictions
+import torch.nn.functional as F
+from nnlab.checks import check, get_spec, judge_check, run_check
+from nnlab.checks.capstone.predict import (
+    BASELINE_ACCURACY,
+    GOOD_ACCURACY,
+    MAX_IMAGES,
+    TIERS,
+    judge_predictions,
+    quantize,
+)
 from nnlab.checks.spec import CheckFailed
 from nnlab.data import hidden_test_split, load_hard_shapes
 from torch import nn
@@ -23,7 +31,8 @@ from tests.notebooks import call_ids, check_calls, check_cells, registered_check
 from tests.notebooks import check_fails as _fails
 
 NOTEBOOK = "06_putting_it_together"
-CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "mlp_parameter_count", "build_model", "predict")
+CHECKS = ("Dropout", "BatchNorm1d", "BatchNorm2d", "mlp_parameter_count", "build_model", "early_stopping",
+          "initial_loss", "overfit_small", "lr_range_test", "search_sampler", "diagnose", "predict")
 # predict needs the notebook's trained model (a demo cell), which the solution namespace does not run
 MODULE_CALLS = [c for c in check_calls(NOTEBOOK) if c.name != "predict"]
 
@@ -34,6 +43,9 @@ def test_registered_checks_are_the_notebooks() -> None:
     assert registered_checks(NOTEBOOK) == set(CHECKS)
 
 
+ALIASES = {"sample_log_uniform": "search_sampler"}
+
+
 def test_test_cells_have_visible_and_hidden_calls_and_predict_has_two_tiers() -> None:
     cells = check_cells(NOTEBOOK)
     tiers = [c for c in cells if c.grade_id.startswith("test_predict_")]
@@ -42,13 +54,15 @@ def test_test_cells_have_visible_and_hidden_calls_and_predict_has_two_tiers() ->
         visible = [call.params for call in cell.calls if not call.hidden]
         hidden = [call.params for call in cell.calls if call.hidden]
         assert visible and len(hidden) >= 2, cell.grade_id
-        seeds = {p.get("seed", 0) for p in visible}
-        assert {p.get("seed", 0) for p in hidden}.isdisjoint(seeds), cell.grade_id
+        seeds = {p.get("secret_seed") or p.get("seed", 0) for p in visible}
+        assert {p.get("secret_seed") or p.get("seed", 0) for p in hidden}.isdisjoint(seeds), cell.grade_id
         if cell in tiers:  # each tier cell checks its own tier only
             tier = cell.grade_id.removeprefix("test_predict_")
             assert {call.params["tier"] for call in cell.calls} == {tier}
         else:
-            assert {call.name for call in cell.calls} == {cell.grade_id.removeprefix("test_")}
+            name = cell.grade_id.removeprefix("test_")
+            # check names are global and 05 already has "sample_log_uniform"
+            assert {call.name for call in cell.calls} == {ALIASES.get(name, name)}
 
 
 @pytest.mark.parametrize("call", MODULE_CALLS, ids=call_ids(MODULE_CALLS))
@@ -265,6 +279,162 @@ def test_mlp_parameter_count_that_counts_buffers_or_forgets_biases_fails(ns) -> 
         assert cause in _fails("mlp_parameter_count", wrong, "torch counts|an int")
 
 
+# --- the seven steps: initial_loss, overfit_small, lr_range_test, search_sampler, diagnose, early_stopping
+
+def test_initial_loss_that_sums_returns_log_c_or_measures_in_training_mode_fails(ns) -> None:
+    build = ns["build_model"]
+
+    def summed(model, X, y):
+        model.eval()
+        with torch.no_grad():
+            return F.cross_entropy(model(X), y, reduction="sum").item()
+
+    def measured_in_train_mode(model, X, y):
+        with torch.no_grad():
+            return F.cross_entropy(model(X), y).item()
+
+    def as_tensor(model, X, y):
+        model.eval()
+        return F.cross_entropy(model(X), y)
+    assert "sums" in _fails("initial_loss", summed, "differs from F.cross_entropy", build_model=build)
+    assert "returns log C" in _fails("initial_loss", lambda m, X, y: math.log(6), "differs",
+                                     build_model=build)
+    assert "model.eval()" in _fails("initial_loss", measured_in_train_mode, "training mode",
+                                    build_model=build)
+    assert "loss.item()" in _fails("initial_loss", as_tensor, "Python float", build_model=build)
+
+
+def test_initial_loss_of_a_network_with_a_large_output_layer_is_not_log_c(ns) -> None:
+    def large_output(config):
+        model = ns["build_model"](config)
+        nn.init.normal_(model[-1].weight, 0.0, 1.0)
+        return model
+    assert "N(0, 0.01²)" in _fails("initial_loss", ns["initial_loss"], "not log C", build_model=large_output)
+
+
+def _sgd(zero_grad=True, record_after=False, step=True, momentum=0.0):
+    def overfit_small(model, X, y, num_steps, lr):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+        model.train()
+        losses = []
+        for _ in range(num_steps):
+            loss = F.cross_entropy(model(X), y)
+            if zero_grad:
+                optimizer.zero_grad()
+            loss.backward()
+            if step:
+                optimizer.step()
+            losses.append(F.cross_entropy(model(X), y).item() if record_after else loss.item())
+        return losses
+    return overfit_small
+
+
+@pytest.mark.parametrize(("wrong", "cause"), [
+    (_sgd(zero_grad=False), "zero_grad"),
+    (_sgd(record_after=True), "after the update"),
+    (_sgd(step=False), "never change"),
+    (_sgd(momentum=0.9), "uses momentum"),
+    (_sgd(momentum=0.5), "plain SGD loop"),
+])
+def test_overfit_small_with_a_broken_loop_fails_naming_the_bug(ns, wrong, cause: str) -> None:
+    assert cause in _fails("overfit_small", wrong, "torch.optim.SGD", build_model=ns["build_model"])
+
+
+def test_overfit_small_on_a_network_that_cannot_learn_fails_step_2(ns) -> None:
+    def frozen(config):  # a network whose hidden layers never train: 50 random labels stay unlearnt
+        model = ns["build_model"]({**config, "depth": 0})
+        model[-1].weight.requires_grad_(False)
+        return model
+    assert "step 2" in _fails("overfit_small", ns["overfit_small"], "did not learn", build_model=frozen)
+
+
+def test_lr_range_test_reusing_one_model_or_reporting_the_last_step_loss_fails(ns) -> None:
+    overfit_small, initial_loss = ns["overfit_small"], ns["initial_loss"]
+
+    def one_model(make_model, X, y, lrs, num_steps):
+        model = make_model()
+        return [(overfit_small(model, X, y, num_steps, lr), initial_loss(model, X, y))[1] for lr in lrs]
+
+    def last_step_loss(make_model, X, y, lrs, num_steps):
+        return [overfit_small(make_model(), X, y, num_steps, lr)[-1] for lr in lrs]
+    assert "make_model()" in _fails("lr_range_test", one_model, "fresh model")
+    assert "eval mode" in _fails("lr_range_test", last_step_loss, "differs from torch")
+
+
+def test_search_sampler_uniform_in_x_fails_statistically(ns) -> None:
+    _fails("search_sampler", lambda low, high, size, rng: rng.uniform(low, high, size), "statistically off")
+
+
+def _diagnose_without(order: str):
+    def diagnose(history):
+        train, val, loss = history["train_acc"][-1], history["val_acc"][-1], history["train_loss"]
+        if order == "gap_first" and train - val > 0.15:
+            return "overfitting"
+        if order != "no_lr" and (not all(map(math.isfinite, loss)) or loss[-1] >= loss[0]):
+            return "lr_too_high"
+        if train < 0.6:
+            return "underfitting"
+        if train - val > (0.5 if order == "loose_gap" else 0.15):
+            return "overfitting"
+        return "good"
+    return diagnose
+
+
+@pytest.mark.parametrize(("order", "hint"), [
+    ("no_lr", "the steps are too big"), ("loose_gap", "however high train is"),
+])
+def test_diagnose_that_skips_or_misreads_a_rule_fails_with_that_rules_hint(order: str, hint: str) -> None:
+    assert hint in _fails("diagnose", _diagnose_without(order), "wrongly")
+
+
+def test_diagnose_returning_another_word_is_told_the_labels() -> None:
+    _fails("diagnose", lambda history: "overfit", "one of the four labels")
+
+
+def test_every_synthetic_history_has_the_label_the_rule_gives() -> None:
+    from nnlab.checks.capstone.curves import LABELS, make_history
+    rule = _diagnose_without("")
+    rng = np.random.default_rng(0)
+    for label in LABELS:
+        for _ in range(200):
+            assert rule(make_history(label, rng)) == label
+
+
+def _stopper(copy_state=True, restore=True, patience_shift=0, ties_improve=False):
+    import copy as copy_module
+
+    def early_stopping(model, train_epoch, evaluate, max_epochs, patience):
+        best, best_epoch, state = -math.inf, 0, None
+        for epoch in range(max_epochs):
+            train_epoch(model)
+            acc = evaluate(model)
+            if acc > best or (ties_improve and acc == best):
+                best, best_epoch = acc, epoch
+                state = copy_module.deepcopy(model.state_dict()) if copy_state else model.state_dict()
+            elif epoch - best_epoch >= patience + patience_shift:
+                break
+        if restore:
+            model.load_state_dict(state)
+        return best_epoch
+    return early_stopping
+
+
+@pytest.mark.parametrize(("wrong", "match", "cause"), [
+    (_stopper(copy_state=False), "last weights", "copy.deepcopy"),
+    (_stopper(restore=False), "last weights", "load_state_dict"),
+    (_stopper(patience_shift=1), "wrong epoch", "not one epoch later"),
+    (_stopper(patience_shift=-1), "wrong epoch", "never before"),
+    (_stopper(ties_improve=True), "wrong epoch", "a tie is no improvement"),
+])
+def test_early_stopping_mistakes_fail_with_their_cause(wrong, match: str, cause: str) -> None:
+    assert cause in _fails("early_stopping", wrong, match)
+
+
+def test_early_stopping_returning_a_1_based_epoch_fails() -> None:
+    right = _stopper()
+    _fails("early_stopping", lambda *args: right(*args) + 1, "wrong best epoch")
+
+
 # --- predict ----------------------------------------------------------------------------------
 
 def _judge(labels: np.ndarray, y: np.ndarray, tier: str) -> float:
@@ -303,16 +473,104 @@ def test_malformed_predictions_say_what_to_return(value, match: str) -> None:
         _judge(value, np.zeros(10, dtype=np.int64), "baseline")
 
 
-def test_predict_check_runs_on_images_only_and_is_judged_with_labels_it_never_saw() -> None:
+PREDICT_PARAMS = {"seed": 0, "num_val": 600, "tier": "baseline", "secret_seed": None, "num_test": 1200,
+                  "hidden": False}
+HIDDEN_PARAMS = {**PREDICT_PARAMS, "secret_seed": 918_273_645, "num_test": 300, "hidden": True}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """A spawned worker (not forked: a fork's stack would hold this test's frames and their
+    parameters): like the sandboxed child, it reaches no frame of the process that judges."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        yield pool
+
+
+def _graded_like_the_grader(sandbox, predict, params: dict):
+    """As the grader does: ``run`` in the other process on the payload alone; ``judge`` here."""
+    record = sandbox.apply(run_check, ("predict", {"predict": predict}, get_spec("predict").payload(params)))
+    return judge_check("predict", record, params)
+
+
+def test_predict_check_sends_only_uint8_images_never_the_seed_or_labels() -> None:
+    payload = get_spec("predict").payload(HIDDEN_PARAMS)
+    assert set(payload) == {"X"} and payload["X"].dtype == np.uint8 and payload["X"].shape == (300, 32, 32, 3)
     seen = []
 
     def predict(X):
-        seen.append(X.shape)
+        seen.append((X.shape, X.dtype))
         return np.zeros(len(X), dtype=np.int64)
-    verdict = judge_check("predict", run_check("predict", {"predict": predict}, {"seed": 0, "num_val": 600,
-                                                                                  "tier": "baseline"}),
-                          {"seed": 0, "num_val": 600, "tier": "baseline", "hidden": False})
-    assert seen == [(600, 32, 32, 3)] and not verdict.passed
+    record = run_check("predict", {"predict": predict}, get_spec("predict").payload(PREDICT_PARAMS))
+    assert seen == [((600, 32, 32, 3), np.float32)]
+    assert not judge_check("predict", record, PREDICT_PARAMS).passed
+
+
+def test_quantized_images_are_within_half_a_level_of_the_split() -> None:
+    X, _ = hidden_test_split(5, num_test=50)
+    restored = quantize(X).astype(np.float32) / 255
+    assert np.abs(restored - np.clip(X, 0, 1)).max() <= 0.5 / 255 + 1e-7
+
+
+def _frame_reader(X):
+    """Looks for a seed, labels or parameters in every caller's frame."""
+    import sys
+    frame, found = sys._getframe(1), []
+    while frame is not None:
+        for value in frame.f_locals.values():
+            if isinstance(value, dict) and ("secret_seed" in value or "y" in value):
+                found.append(value)
+        frame = frame.f_back
+    for value in found:
+        if value.get("secret_seed") is not None:
+            return hidden_test_split(value["secret_seed"], value["num_test"])[1]
+    return np.zeros(len(X), dtype=np.int64)
+
+
+def _seed_guesser(X):
+    """Regenerates splits from guessed seeds and copies the labels of one that matches."""
+    for seed in range(30):
+        public = load_hard_shapes(num_train=0, num_val=len(X), seed=seed)
+        for images, labels in (hidden_test_split(seed, len(X)), (public.X_val, public.y_val)):
+            if np.abs(images[:2] - X[:2]).max() < 0.01:
+                return labels
+    return np.zeros(len(X), dtype=np.int64)
+
+
+def _constant(X):
+    return np.full(len(X), 2)
+
+
+def _random(X):
+    return np.random.default_rng(0).integers(0, 6, len(X))
+
+
+@pytest.mark.parametrize("predict", [_frame_reader, _seed_guesser, _constant, _random],
+                         ids=["reads-frames", "guesses-seeds", "constant", "random"])
+def test_a_predict_that_hunts_for_labels_or_guesses_gets_no_hidden_tier(sandbox, predict) -> None:
+    for tier in TIERS:
+        verdict = _graded_like_the_grader(sandbox, predict, {**HIDDEN_PARAMS, "tier": tier})
+        assert not verdict.passed and "below" in verdict.message, verdict.message
+
+
+def test_the_seed_guesser_would_find_labels_if_the_seed_were_a_guessable_one(sandbox) -> None:
+    """The attack is real: with a small seed in reach it scores; only the secret seed stops it."""
+    verdict = _graded_like_the_grader(sandbox, _seed_guesser,
+                                      {**HIDDEN_PARAMS, "secret_seed": 7, "tier": "good"})
+    assert verdict.passed
+
+
+def test_too_many_images_is_refused_with_the_cap() -> None:
+    with pytest.raises(ValueError, match=str(MAX_IMAGES)):
+        get_spec("predict").payload({**HIDDEN_PARAMS, "num_test": MAX_IMAGES + 1})
+
+
+def test_hidden_predict_calls_use_a_secret_seed_only_in_hidden_cells() -> None:
+    calls = [c for c in check_calls(NOTEBOOK) if c.name == "predict"]
+    assert all(c.params["secret_seed"] is None for c in calls if not c.hidden)
+    secrets = {c.params["secret_seed"] for c in calls if c.hidden}
+    assert None not in secrets and all(s > 10**8 for s in secrets)
 
 
 def test_the_validation_split_of_the_check_is_the_notebooks() -> None:

@@ -53,12 +53,12 @@ def test_stub_says_not_implemented(name):
 
 def test_setting_draws_cover_every_kind():
     for options in [{"seed": 0, "cases": 40}] + [c.params for c in CALLS if c.name == "conv_output_size"]:
-        cases = cs._conv_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
-        floored = [cs._conv_len(**{**c, "in_size": c["in_size"] - 1}) == cs._conv_len(**c) for c in cases]
+        cases = cs.conv_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
+        floored = [cs.conv_len(**{**c, "in_size": c["in_size"] - 1}) == cs.conv_len(**c) for c in cases]
         assert sum(floored) >= 5
         assert sum(c["dilation"] > 1 for c in cases) >= 5
         assert sum(c["padding"] > 0 for c in cases) >= 5
-        assert all(cs._conv_len(**c) >= 1 for c in cases)
+        assert all(cs.conv_len(**c) >= 1 for c in cases)
 
 
 def test_conv_output_size_ceil_is_blamed_on_flooring():
@@ -136,7 +136,7 @@ def _transpose(op_factor=1, pad_factor=2, use_dilation=True):
 
 def test_transpose_cases_cover_every_kind():
     for options in [c.params for c in CALLS if c.name == "conv_transpose_output_size"]:
-        cases = cs._transpose_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
+        cases = cs.transpose_cases({"seed": options.get("seed", 0), "cases": options.get("cases", 40)})
         for key, low in (("output_padding", 0), ("padding", 0), ("dilation", 1), ("stride", 1)):
             assert sum(c[key] > low for c in cases) >= 5, key
 
@@ -172,7 +172,7 @@ def test_stacks_have_pooling_and_strides():
     for options in [c.params for c in CALLS if c.name == "receptive_fields"]:
         p = {"seed": options.get("seed", 0), "stacks": options.get("stacks", 4),
              "layers": options.get("layers", 6)}
-        layers = [layer for stack in cs._stacks(p) for layer in stack]
+        layers = [layer for stack in cs.layer_stacks(p) for layer in stack]
         assert any(kind == "pool" for kind, _, _ in layers)
         assert sum(s > 1 for _, _, s in layers) >= 3
 

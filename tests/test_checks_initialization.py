@@ -16,7 +16,7 @@ from nnlab.checks.initialization import (
     torch_init_std,
     torch_layer_statistics,
 )
-from nnlab.checks.initialization.layer_statistics import _ENSEMBLE_SEED, _ensemble
+from nnlab.checks.initialization.layer_statistics import ENSEMBLE_SEED, torch_layer_ensemble
 
 from tests.notebooks import call_ids, check_calls, check_cells, run_check_call
 
@@ -298,7 +298,8 @@ def test_the_reference_ensemble_is_computed_once_per_argument_set_and_cannot_be_
     first = torch_layer_statistics([60, 40, 60], "xavier", "tanh", 8)
     again = torch_layer_statistics((60, 40, 60), "xavier", "tanh", 8)
     assert again[0] is first[0] and again[1] is first[1]
-    fresh = _ensemble.__wrapped__((60, 40, 60), "xavier", "tanh", 8, ENSEMBLE_SIZE, _ENSEMBLE_SEED, "in")
+    fresh = torch_layer_ensemble.__wrapped__((60, 40, 60), "xavier", "tanh", 8, ENSEMBLE_SIZE,
+                                             ENSEMBLE_SEED, "in")
     np.testing.assert_array_equal(first[1], fresh[1])  # the cache returns what a fresh run computes
     with pytest.raises(ValueError, match="read-only"):
         first[1][0, 0] = 0.0

@@ -1,6 +1,6 @@
 """Tests for nnlab.gradcheck, with torch autograd in float64 as the reference.
 
-Tolerance (STYLE.md): centred differences with h = 1e-6 in float64 agree with
+Tolerance: centred differences with h = 1e-6 in float64 agree with
 the exact gradient of a smooth function to a relative error <= 1e-6 (typically
 1e-9..1e-11). The elementwise relative error is ill-conditioned where the exact
 gradient is 0 (only the O(h**2) truncation term is left), so inputs of x**3

@@ -62,3 +62,38 @@ def test_exercises_left_as_released_are_not_counted_as_misunderstandings() -> No
     assert Cause("relu_forward", "relu_forward: output: not implemented yet").not_started
     assert Cause("relu_forward", "relu_forward：输出：尚未实现").not_started
     assert not Cause("relu_forward", "ReLU outputs 0 for negative inputs.").not_started
+
+
+# --- what the judges measured (06's hidden-split accuracy) --------------------------------------
+
+def _predict_cell(*, hidden_accuracies: list[float], visible: float = 0.5) -> dict:
+    """A test cell's stored verdicts as the grader writes them: real verdicts, real metadata."""
+    from nnlab.checks import Verdict
+
+    from autograder.grading.judging import MEASURES_KEY, CellVerdict, cell_measures
+
+    calls = parse_test_cell('check("predict", predict, tier="good")\n' + "".join(
+        f'check("predict", predict, tier="good", secret_seed={900 + k}, hidden=True)\n'
+        for k in range(len(hidden_accuracies))), where="test")
+    verdicts = [Verdict("predict", True, measures={"accuracy": a})
+                for a in [visible, *hidden_accuracies]]
+    cell = CellVerdict("test_predict_good", 1.0, list(zip(calls, verdicts, strict=True)))
+    return {"metadata": {MEASURES_KEY: cell_measures(cell)}}
+
+
+def test_hidden_measures_average_a_students_hidden_calls_and_ignore_the_visible_one() -> None:
+    from autograder.course.insight import hidden_measures_of
+
+    found = hidden_measures_of([_predict_cell(hidden_accuracies=[0.4, 0.5], visible=0.9)])
+    assert found == {"predict": {"accuracy": 0.45}}
+
+
+def test_malformed_measures_are_skipped_not_trusted_or_fatal() -> None:
+    from autograder.course.insight import hidden_measures_of
+    from autograder.grading.judging import MEASURES_KEY
+
+    cells = [{"metadata": {MEASURES_KEY: "0.99"}}, {"metadata": {MEASURES_KEY: [
+        {"check": "predict", "hidden": True, "measures": {"accuracy": "high"}},
+        {"check": "predict", "hidden": False, "measures": {"accuracy": 1.0}}, 7]}}, "not a cell"]
+    assert hidden_measures_of(cells) == {}
+

@@ -191,3 +191,73 @@ def test_not_zero_centred_is_no_reason_to_prefer_relu_over_sigmoid() -> None:
     answer = _cell("01_activations", "0f4d6b1a")
     assert "Also accepted as the second reason: sigmoid outputs are not zero-centred" not in answer
     assert "ReLU's outputs are not zero-centred either" in answer
+
+
+def test_the_alexnet_224_remark_shows_the_whole_expression() -> None:
+    text = _cell("00_cnn_shapes", "1e23da73")
+    assert "$(224 - 11)/4 + 1 = 54.25$" in text and (224 - 11) / 4 + 1 == 54.25
+
+
+def test_the_sigmoid_answer_bounds_the_local_derivative_not_the_gradient() -> None:
+    """σ'(z) ≤ 0.25, but the backpropagated gradient is also multiplied by Wᵀ and can grow."""
+    text = _cell("01_activations", "0f4d6b1a")
+    assert "shrinks at least by 0.25" not in text
+    assert "local derivative of at most 0.25 (besides the weights)" in text
+
+
+def test_the_cancellation_demo_has_the_spread_the_text_states_and_fails_as_it_says() -> None:
+    """The prose promises values around 1e5 with spread 0.01 and negative naive variances."""
+    from nnlab.data import load_shapes
+
+    source, text = _cell("02_preprocessing", "81bb7189"), _cell("02_preprocessing", "4e502960")
+    assert "far = X64[:200] * 0.04 + 1e5" in source and "np.sqrt" not in source
+    assert "spread $0.01$" in text and "variances even come out negative" in text
+    X64 = load_shapes(num_train=2000, num_val=500, num_test=500, seed=0).X_train.astype(np.float64)
+    far = X64[:200] * 0.04 + 1e5
+    spread = far.std(axis=(0, 1, 2))
+    assert np.all((spread > 0.009) & (spread < 0.011)), spread
+    naive = (far**2).mean(axis=(0, 1, 2)) - far.mean(axis=(0, 1, 2)) ** 2
+    assert np.all(naive < 0), naive
+
+
+def test_torchs_default_linear_init_is_described_by_its_std() -> None:
+    """kaiming_uniform_(a=√5): gain √(2/6), bound √3·gain/√fan_in = 1/√fan_in, std 1/√(3 fan_in)."""
+    import torch
+
+    text = _cell("03_initialization", "a8f369d2")
+    assert r"std $1/\sqrt{3\,\text{fan\_in}}$" in text and "a third of Xavier's variance" in text
+    torch.manual_seed(0)
+    fan_in, fan_out = 400, 300
+    weight = torch.nn.Linear(fan_in, fan_out).weight.detach().double()
+    expected = 1 / math.sqrt(3 * fan_in)
+    # the relative standard error of a std estimate from n samples is about 1/√(2n)
+    assert abs(weight.std().item() / expected - 1) < 5 / math.sqrt(2 * weight.numel())
+    assert weight.abs().max().item() <= 1 / math.sqrt(fan_in)
+
+
+def test_the_initialization_table_has_no_dash_rows() -> None:
+    assert '"—"' not in _cell("03_initialization", "56af90d1")
+
+
+def test_regularization_advice_is_not_attributed_to_the_lecture() -> None:
+    text = _cell("04_regularization", "e297022d")
+    assert "practical advice of the lecture" not in text and "give no such advice" in text
+
+
+def test_the_initial_loss_text_matches_the_measured_scaling() -> None:
+    """05 says: ×10 gives about 1.6 × log C, ×100 more than ten times log C."""
+    import torch
+    from nnlab.training import load_features, make_mlp
+
+    text = _cell("05_tuning", "6f0f1577")
+    assert "about 1.6 × log C" in text and "more than ten times the expected value" in text
+    data = load_features(num_train=2000, num_val=500, seed=0)
+    expected = math.log(data.num_classes)
+    ratios = {}
+    for scale in (10.0, 100.0):
+        model = make_mlp(data.input_dim, [100], data.num_classes, seed=0)
+        with torch.no_grad():
+            model[-1].weight.mul_(scale)
+            loss = torch.nn.functional.cross_entropy(model(data.X_train), data.y_train).item()
+        ratios[scale] = loss / expected
+    assert 1.5 <= ratios[10.0] <= 1.7 and ratios[100.0] > 10, ratios

@@ -368,3 +368,23 @@ def test_a_valid_timestamp_is_used_and_not_reported(graded: dict) -> None:
     with Gradebook(f"sqlite:///{graded['course_dir'] / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission("mini", "timestamp-valid")
         assert str(submission.timestamp) == "2024-01-01 00:00:00"  # 08:00 in Shanghai is 00:00 UTC
+
+
+def test_pruned_and_full_grading_agree_on_every_scenario(graded, tmp_path_factory, test_course) -> None:
+    """The class above is graded pruned (the default); graded again with ``--full`` (every cell),
+    every scenario, the integrity cases included, gets the same status and score."""
+    course_dir = tmp_path_factory.mktemp("scenario-course-full")
+    outside = tmp_path_factory.mktemp("outside-full") / "marker.txt"
+    listener = Listener()
+    try:
+        write_class(test_course, course_dir, values={
+            "repo": TEST_COURSE, "course_dir": course_dir, "port": listener.port, "outside": outside})
+        run_cli("grade", "mini", "--course-dir", str(course_dir), "--workers", "2", "--full", *BUDGETS,
+                repo=TEST_COURSE)
+        run_cli("export", "--course-dir", str(course_dir), repo=TEST_COURSE)
+    finally:
+        listener.close()
+    with open(course_dir / "grades.csv", newline="", encoding="utf-8") as handle:
+        full = {row["student_id"]: (row["status"], row["auto_score"]) for row in csv.DictReader(handle)}
+    pruned = {student: (row["status"], row["auto_score"]) for student, row in graded["rows"].items()}
+    assert pruned == full

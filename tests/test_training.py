@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from nnlab.data import load_shapes
+from nnlab.threads import one_thread
 from nnlab.training import (
     DIVERGENCE_FACTOR,
     History,
@@ -15,7 +16,6 @@ from nnlab.training import (
     contrast_features,
     load_features,
     make_mlp,
-    one_thread,
     train,
 )
 

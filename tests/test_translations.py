@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course.settings import course_language
-from autograder.course.translation_build import SETUP_LINE, translate_notebook
+from autograder.course.translation_build import translate_notebook, with_language
 from autograder.course.translations import (
     TranslationError,
     english_hash,
@@ -106,8 +106,20 @@ def test_a_complete_translation_builds_the_chinese_edition(tmp_path: Path) -> No
     assert '"""把 x 乘以 factor。' in cells["c2"] and "def scale(x, factor):" in cells["c2"]
     assert "# 每个元素都乘以同一个数" in cells["c2"] and "return x * factor" in cells["c2"]
     assert cells["c3"] == _notebook()["cells"][3]["source"]  # test cells are never translated
-    assert cells["c0"] == SETUP_LINE.format(language="zh") + SETUP
+    assert cells["c0"] == SETUP + '\nimport nnlab\n\nnnlab.set_language("zh")  # 改为 "en" 即切换为英文\n'
     assert built["metadata"]["nnlab"] == {"language": "zh"}
+
+
+def test_the_language_is_set_once_after_the_set_up_cells_imports() -> None:
+    setup = "import numpy as np\n\nimport nnlab\nfrom nnlab import checks\n\nrng = np.random.default_rng(0)\n"
+    built = with_language(setup, "zh")
+    assert built.count("import nnlab\n") == 1
+    lines = built.splitlines()
+    assert lines[lines.index("from nnlab import checks") + 2].startswith('nnlab.set_language("zh")')
+    assert built.endswith("\n\nrng = np.random.default_rng(0)\n")
+    aliased = with_language("import nnlab as nl\n", "zh")
+    assert aliased.startswith("import nnlab as nl\n\nimport nnlab\n\nnnlab.")
+    assert with_language("x = 1\n", "zh").startswith("import nnlab\n\nnnlab.set_language")
 
 
 def test_a_changed_english_cell_is_reported_stale_and_stays_english(tmp_path: Path) -> None:

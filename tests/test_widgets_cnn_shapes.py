@@ -80,13 +80,13 @@ def test_position_is_clamped():
 def test_live_controls_redraw(monkeypatch):
     monkeypatch.setattr(nnlab.widgets, "is_static", lambda: False)
     drawn = []
-    original = cnn_shapes._draw_conv
+    original = cnn_shapes._draw_conv_into  # what the explorer's persistent figure is redrawn with
 
-    def spy(**values):
+    def spy(figure, **values):
         drawn.append(values)
-        return original(**values)
+        return original(figure, **values)
 
-    monkeypatch.setattr(cnn_shapes, "_draw_conv", spy)
+    monkeypatch.setattr(cnn_shapes, "_draw_conv_into", spy)
     shown = conv_explorer()
     assert shown.widget is not None
     assert set(shown.controls) == {"in_size", "kernel_size", "stride", "padding", "dilation", "layers",

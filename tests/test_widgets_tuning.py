@@ -39,7 +39,10 @@ def test_live_controls_are_bilingual_log_sliders_and_redraw(live) -> None:
     assert len(live[-1].axes[1].lines[1].get_xdata()) <= 4
 
 
-def test_moving_back_reuses_the_cached_run(live) -> None:
+def test_moving_back_reuses_the_cached_run(live, monkeypatch) -> None:
+    from nnlab.widgets import tuning
+
+    monkeypatch.setattr(tuning._Prefetcher, "want", lambda self, settings: None)  # counts: this test's only
     result = lr_explorer(lr=0.03, weight_decay=1e-3, num_epochs=4)
     result.controls["lr"].value = 0.1
     hits = explorer_run.cache_info().hits
@@ -60,3 +63,27 @@ def test_strong_weight_decay_underfits() -> None:
     assert not history.diverged and max(history.train_acc[1:]) < 0.5
     good = explorer_run(0.03, 1e-4, 5)
     assert good.val_acc[-1] > history.val_acc[-1] + 0.1
+
+
+def test_the_run_one_notch_up_is_trained_before_the_move(live, monkeypatch) -> None:
+    from nnlab.widgets import tuning
+
+    result = lr_explorer(lr=0.02, weight_decay=1e-3, num_epochs=3)
+    assert tuning._prefetcher().wait_idle(timeout=120)
+    misses = explorer_run.cache_info().misses
+    monkeypatch.setattr(tuning._Prefetcher, "want", lambda self, settings: None)  # no new background runs
+    result.controls["lr"].value = 0.02 * 10 ** 0.25  # one notch of the slider (0.25 in log10)
+    assert explorer_run.cache_info().misses == misses  # drawn from the cache: trained in the background
+    assert _title(live[-1]).startswith("lr = 0.035, weight decay = 0.001")  # 10 ** -1.45, snapped
+
+
+def test_explorer_runs_match_a_run_from_a_new_model() -> None:
+    from nnlab.training import make_mlp, train
+    from nnlab.widgets import tuning
+
+    data = tuning._data()
+    model = make_mlp(data.input_dim, tuning.HIDDEN_DIMS, data.num_classes, seed=tuning.SEED)
+    direct = train(model, data.X_train, data.y_train, data.X_val, data.y_val, lr=0.05, weight_decay=1e-3,
+                   num_epochs=2, batch_size=tuning.BATCH_SIZE, seed=tuning.SEED)
+    cached = explorer_run(0.05, 1e-3, 2)
+    assert cached.train_loss == direct.train_loss and cached.val_acc == direct.val_acc  # bit for bit

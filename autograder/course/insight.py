@@ -88,6 +88,9 @@ class AssignmentInsight:
     causes: list[Cause]
     seconds: dict[str, float]
     pending_cells: int = 0
+    #: check -> measure -> student -> value: what the grader's judges measured on hidden checks
+    #: (e.g. ``predict``'s accuracy on the hidden split), averaged over a student's hidden calls.
+    hidden_measures: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @property
     def statuses(self) -> dict[str, list[str]]:
@@ -187,6 +190,7 @@ def collect(course: Course, assignment: str) -> AssignmentInsight:
     stats = {(g, i): CheckStat(g, c.name, c.hidden) for g, calls in cells.items()
              for i, c in enumerate(calls)}
     causes: dict[tuple[str, str], Cause] = {}
+    measured: dict[str, dict[str, dict[str, float]]] = {}
     for row in rows:
         if row.status in _NO_NOTEBOOK:
             continue
@@ -195,6 +199,9 @@ def collect(course: Course, assignment: str) -> AssignmentInsight:
         for grade_id, calls in cells.items():
             _judge_cell(row.student_id, grade_id, calls, failures_of(graded.get(grade_id, {})),
                         stats, causes)
+        for check, values in hidden_measures_of(graded.values()).items():
+            for measure, value in values.items():
+                measured.setdefault(check, {}).setdefault(measure, {})[row.student_id] = value
     store = Store(course)
     try:
         seconds = {student: float(status["seconds"] or 0)
@@ -203,7 +210,31 @@ def collect(course: Course, assignment: str) -> AssignmentInsight:
     finally:
         store.close()
     ranked = sorted(causes.values(), key=lambda c: (c.not_started, -c.count, c.check, c.text))
-    return AssignmentInsight(assignment, rows, list(stats.values()), ranked, seconds, pending)
+    return AssignmentInsight(assignment, rows, list(stats.values()), ranked, seconds, pending, measured)
+
+
+def hidden_measures_of(cells: Any) -> dict[str, dict[str, float]]:
+    """check -> measure -> mean over the hidden calls, from what the grader wrote into test cells.
+
+    Read from ``metadata[verify.MEASURES_KEY]``, which the grader writes when it judges
+    (and removes from whatever the submission sent), never from the submission's outputs.
+    """
+    from autograder.grading.judging import MEASURES_KEY
+
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for cell in cells:
+        entries = cell.get("metadata", {}).get(MEASURES_KEY) if isinstance(cell, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if not (isinstance(entry, dict) and entry.get("hidden")
+                    and isinstance(entry.get("measures"), dict)):
+                continue
+            for measure, value in entry["measures"].items():
+                if isinstance(value, (int, float)):
+                    values[(str(entry.get("check")), measure)].append(float(value))
+    found: dict[str, dict[str, float]] = {}
+    for (check, measure), numbers in values.items():
+        found.setdefault(check, {})[measure] = statistics.fmean(numbers)
+    return found
 
 
 def _graded_cells(path: Path) -> dict[str, dict[str, Any]]:

@@ -58,6 +58,12 @@ T = {
     "generated": Text("generated {when}", "生成于 {when}"),
     "assignment": Text("assignment", "作业"), "mean_score": Text("mean score", "平均分"),
     "top_cause": Text("commonest cause", "最常见原因"),
+    "measured": Text("Measured on the hidden split: {check} {measure}",
+                     "隐藏测试集上的测量：{check} {measure}"),
+    "measured_line": Text("{n} students · median {median} · lowest {low} · highest {high} (judged by the "
+                          "grader on data the submissions never saw)",
+                          "{n} 名学生 · 中位数 {median} · 最低 {low} · 最高 {high}"
+                          "（由评分程序在提交从未见过的数据上判定）"),
 }
 
 CSS = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:2rem auto;
@@ -152,7 +158,8 @@ def assignment_page(insight: AssignmentInsight, *, language: str, now: datetime 
              f'<p class="muted">{len(insight.rows)} {_t("submissions", language)} · '
              f'{_t("generated", language, when=(now or datetime.now()).strftime("%Y-%m-%d %H:%M"))}</p>']
     parts += _scores_section(insight, language) + _status_section(insight, language)
-    parts += _checks_section(insight, language) + _causes_section(insight, language)
+    parts += _checks_section(insight, language) + _measures_section(insight, language)
+    parts += _causes_section(insight, language)
     parts += _written_and_late(insight, language)
     return _page(f"{T['title'].render(language)} · {insight.assignment}", parts, language)
 
@@ -191,6 +198,38 @@ def _checks_section(insight: AssignmentInsight, language: str) -> list[str]:
         rows.append([_td(name), _td(_percent(visible), True), _td(_percent(hidden), True), note])
     return [f"<h2>{_t('checks', language)}</h2>", check_chart(pairs),
             _table([_t("check", language), _t("visible", language), _t("hidden", language), ""], rows)]
+
+
+def measure_histogram(values: list[float], measure: str) -> str:
+    """The class's distribution of one hidden-split measure (e.g. accuracy)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(6, 2.6))
+    ax.hist(values, bins=20, range=(0.0, 1.0) if measure == "accuracy" else None,
+            color="#4a7ab5", edgecolor="white")
+    ax.set_xlabel(measure.replace("_", " "))
+    ax.set_ylabel("students")
+    return _png(figure)
+
+
+def _measures_section(insight: AssignmentInsight, language: str) -> list[str]:
+    parts = []
+    for check, measures in sorted(insight.hidden_measures.items()):
+        for measure, by_student in sorted(measures.items()):
+            values = sorted(by_student.values())
+            if not values:
+                continue
+            median = values[len(values) // 2] if len(values) % 2 else (
+                values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+            title = _t("measured", language, check=html.escape(check), measure=html.escape(measure))
+            line = _t("measured_line", language, n=len(values), median=f"{median:.3f}",
+                      low=f"{values[0]:.3f}", high=f"{values[-1]:.3f}")
+            parts += [f"<h2>{title}</h2>", f"<p>{line}</p>",
+                      measure_histogram(values, measure)]
+    return parts
 
 
 def _causes_section(insight: AssignmentInsight, language: str) -> list[str]:

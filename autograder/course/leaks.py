@@ -85,7 +85,7 @@ def _inputs_of(call: CheckCall) -> list[np.ndarray]:
         raise NotImplementedError
 
     try:
-        spec.run({role: stand_in for role in spec.roles}, call.params)
+        spec.run({role: stand_in for role in spec.roles}, spec.payload(call.params))
     except Exception:  # noqa: BLE001 - a run step that needs a real answer to go on: inputs so far
         pass
     return captured

@@ -37,8 +37,8 @@ _SHOWN_CALLS = {"print", "display", "Markdown", "HTML", "set_title", "set_xlabel
                 "suptitle", "title", "xlabel", "ylabel", "text", "annotate", "legend", "set"}
 _SHOWN_KEYWORDS = {"label", "title", "xlabel", "ylabel"}
 
-#: the lines the set-up cell of a translated edition starts with (messages, summary, labels).
-SETUP_LINE = 'import nnlab\n\nnnlab.set_language("{language}")  # 改为 "en" 即切换为英文\n\n'
+#: the line a translated edition adds to its set-up cell, after the imports (messages, summary, labels).
+LANGUAGE_LINE = 'nnlab.set_language("{language}")  # 改为 "en" 即切换为英文'
 
 
 @dataclass(frozen=True)
@@ -207,10 +207,38 @@ def translate_notebook(notebook: dict[str, Any],
     for cell in result["cells"]:
         grade_id = str(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
         if grade_id.startswith("setup"):
-            cell["source"] = SETUP_LINE.format(language=translation.language) + cell_source(cell)
+            cell["source"] = with_language(cell_source(cell), translation.language)
             break
     result.setdefault("metadata", {})["nnlab"] = {"language": translation.language}
     return result, problems
+
+
+def with_language(setup: str, language: str) -> str:
+    """The set-up cell's source with the edition's language set right after its leading imports.
+
+    ``import nnlab`` is added only when the imports lack it; a cell without leading imports, or
+    one that does not parse, gets the lines at its top.
+    """
+    line = LANGUAGE_LINE.format(language=language)
+    try:
+        body = ast.parse(setup).body
+    except SyntaxError:
+        return f"import nnlab\n\n{line}\n\n{setup}"
+    imports = []
+    for node in body:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            break
+        imports.append(node)
+    has_nnlab = any(isinstance(n, ast.Import) and any(a.name == "nnlab" and a.asname is None for a in n.names)
+                    for n in imports)
+    if not imports:
+        return f"import nnlab\n\n{line}\n\n{setup}"
+    if not has_nnlab:
+        line = f"import nnlab\n\n{line}"
+    lines = setup.splitlines(keepends=True)
+    end = imports[-1].end_lineno or len(lines)
+    head, tail = "".join(lines[:end]).rstrip("\n"), "".join(lines[end:]).lstrip("\n")
+    return f"{head}\n\n{line}\n" + (f"\n{tail}" if tail else "")
 
 
 def build_source(repo: Path, notebook: str, language: str, build_dir: Path) -> tuple[Path, list[Problem]]:

@@ -1,13 +1,14 @@
 """``make bench``: stock ``nbgrader autograde`` against this grader, same class, same machine, same run.
 
 For every notebook it builds a class (perfect, blank, wrong, partial and
-time-out submissions in turn), grades it once with stock nbgrader and once
-with ``python -m autograder grade``, checks that every student gets the same
-automatic score from both, and prints wall times, per-submission medians,
-the ratio, and how close each submission came to its floor (the time of its
-own cells). Then it grades the whole class on a Dask LocalCluster with 1 and
-2 workers, and times the explorers' redraws in a real browser when Chromium
-is installed.
+time-out submissions in turn), grades it with stock nbgrader and twice with
+``python -m autograder grade`` (``--full``: every cell; and the default, only
+the cells a score can depend on, see :mod:`autograder.grading.cell_needs`), checks
+that every student gets the same automatic score from all three, and prints
+wall times, per-submission medians, the ratios, and how close each
+submission came to its floor (the time of its own cells). Then it grades the
+whole class on a Dask LocalCluster with 1 and 2 workers, and times the
+explorers' redraws in a real browser when Chromium is installed.
 """
 
 from __future__ import annotations
@@ -101,10 +102,12 @@ def run_stock(course: Course, assignment: str, course_dir: Path) -> Timing:
 
 
 def run_ours(course: Course, assignment: str, course_dir: Path, *, workers: int | None = None,
-             scheduler: str | None = None) -> Timing:
-    """``python -m autograder grade`` as an instructor runs it."""
+             scheduler: str | None = None, full: bool = False) -> Timing:
+    """``python -m autograder grade`` as an instructor runs it (``full``: every cell, ``--full``)."""
     command = [sys.executable, "-m", "autograder", "grade", assignment, "--course-dir", str(course_dir),
                "--force", "--no-progress", "--cell-timeout", str(BENCH_CELL_TIMEOUT)]
+    if full:
+        command.append("--full")
     if workers:
         command += ["--workers", str(workers)]
     if scheduler:
@@ -122,6 +125,14 @@ def run_ours(course: Course, assignment: str, course_dir: Path, *, workers: int 
                   scores={r[0]: float(r[1]) for r in rows})
 
 
+def _same_scores(assignment: str, students: list[str], runs: dict[str, dict[str, float]]) -> None:
+    """Raise when two runs give any student different scores."""
+    (first, a), (second, b) = runs.items()
+    differ = {s: (a.get(s), b.get(s)) for s in students if a.get(s) != b.get(s)}
+    if differ:
+        raise CourseError(f"{assignment}: scores differ ({first}, {second}): {differ}")
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -130,7 +141,7 @@ def _solution_run_all(course: Course, assignment: str, scratch: Path) -> float:
     """Seconds the solution's cells take (one perfect submission, graded alone)."""
     course_dir = scratch / f"runall-{assignment}"
     classgen.write_submission(course_dir, "solution", assignment, classgen.perfect(course, assignment))
-    return run_ours(course, assignment, course_dir, workers=1).cells[0]
+    return run_ours(course, assignment, course_dir, workers=1, full=True).cells[0]
 
 
 def run_bench(*, per_notebook: int = 40, assignments: list[str] | None = None, workers: int | None = None,
@@ -148,40 +159,43 @@ def run_bench(*, per_notebook: int = 40, assignments: list[str] | None = None, w
     try:
         echo(f"bench: {per_notebook} submissions per notebook ({', '.join(PATTERN)} in turn), "
              f"cell timeout {BENCH_CELL_TIMEOUT} s, {os.cpu_count()} CPUs\n")
-        header = (f"{'notebook':18} {'run-all':>8} {'stock':>8} {'ours':>8} {'ratio':>6} "
-                  f"{'stock/sub':>10} {'ours/sub':>9} {'cells/sub':>9} {'over floor':>10}")
+        header = (f"{'notebook':18} {'run-all':>8} {'stock':>8} {'full':>8} {'pruned':>8} {'full×':>6} "
+                  f"{'pruned×':>7} {'stock/sub':>10} {'pruned/sub':>10} {'cells/sub':>9} {'over floor':>10}")
         echo(header)
         echo("-" * len(header))
-        totals = {"stock": 0.0, "ours": 0.0}
+        totals = {"stock": 0.0, "full": 0.0, "ours": 0.0}
         for assignment in chosen:
             run_all = _solution_run_all(course, assignment, scratch)
             ours_dir, stock_dir = scratch / f"ours-{assignment}", scratch / f"stock-{assignment}"
             students = write_bench_class(course, assignment, ours_dir, per_notebook)
+            full = run_ours(course, assignment, ours_dir, workers=workers, full=True)
             ours = run_ours(course, assignment, ours_dir, workers=workers)
-            row: dict[str, Any] = {"run_all": run_all, "ours": ours}
-            stock_text = ratio_text = stock_sub = "-"
+            row: dict[str, Any] = {"run_all": run_all, "ours": ours, "full": full}
+            _same_scores(assignment, students, {"full": full.scores, "pruned": ours.scores})
+            stock_text = full_ratio = ratio_text = stock_sub = "-"
             if not skip_stock:
                 shutil.copytree(ours_dir / "submitted", stock_dir / "submitted")
                 stock = run_stock(course, assignment, stock_dir)
                 row["stock"] = stock
-                differ = {s: (stock.scores.get(s), ours.scores.get(s)) for s in students
-                          if stock.scores.get(s) != ours.scores.get(s)}
-                if differ:
-                    raise CourseError(f"{assignment}: scores differ (stock, ours): {differ}")
+                _same_scores(assignment, students, {"stock": stock.scores, "pruned": ours.scores})
                 totals["stock"] += stock.wall
-                stock_text, ratio_text = f"{stock.wall:7.1f}s", f"{stock.wall / ours.wall:5.2f}x"
+                stock_text = f"{stock.wall:7.1f}s"
+                full_ratio, ratio_text = f"{stock.wall / full.wall:5.2f}x", f"{stock.wall / ours.wall:6.2f}x"
                 stock_sub = f"{_median(stock.per_submission):9.2f}s"
             totals["ours"] += ours.wall
+            totals["full"] += full.wall
             overhead = [s - c for s, c in zip(ours.per_submission, ours.cells)]
-            echo(f"{assignment:18} {run_all:7.2f}s {stock_text:>8} {ours.wall:7.1f}s {ratio_text:>6} "
-                 f"{stock_sub:>10} {_median(ours.per_submission):8.2f}s {_median(ours.cells):8.2f}s "
-                 f"{_median(overhead):9.2f}s")
+            echo(f"{assignment:18} {run_all:7.2f}s {stock_text:>8} {full.wall:7.1f}s {ours.wall:7.1f}s "
+                 f"{full_ratio:>6} {ratio_text:>7} {stock_sub:>10} {_median(ours.per_submission):9.2f}s "
+                 f"{_median(ours.cells):8.2f}s {_median(overhead):9.2f}s")
             results["notebooks"][assignment] = row
         if totals["stock"]:
-            echo(f"\nwhole class: stock {totals['stock']:.1f}s, ours {totals['ours']:.1f}s, "
-                 f"ratio {totals['stock'] / totals['ours']:.2f}x (identical scores)")
-        echo("(run-all: the solution's own cells; over floor: median per-submission time minus "
-             "the submission's own cell time)\n")
+            echo(f"\nwhole class: stock {totals['stock']:.1f}s, full {totals['full']:.1f}s "
+                 f"({totals['stock'] / totals['full']:.2f}x), pruned {totals['ours']:.1f}s "
+                 f"({totals['stock'] / totals['ours']:.2f}x); identical scores in all three")
+        echo("(run-all: the solution's own cells; full: --full, every cell; pruned: the default, only "
+             "the cells a score can depend on; ×: stock time / ours; over floor: median pruned "
+             "per-submission time minus the submission's own cell time)\n")
         if dask_workers:
             results["dask"] = _bench_dask(course, chosen, scratch, per_notebook, list(dask_workers), echo)
         results["widgets"] = _bench_widgets(echo)

@@ -1,5 +1,8 @@
 """Widget latency: how long an explorer takes to redraw after a slider moves, in a real browser.
 
+Target: ≤ 100 ms median and ≤ 200 ms at the 90th percentile per explorer
+(:data:`TARGET_MEDIAN_MS`, :data:`TARGET_P90_MS`), on a 2-core machine with nothing else running.
+
 ``measure()`` starts JupyterLab on a temporary copy of the solution notebooks,
 opens each one in headless Chromium, runs it, and moves the first enabled
 slider of every explorer ``moves`` times. Each sample is the time, in the
@@ -47,6 +50,8 @@ from autograder.devtools.browser import (
 from autograder.devtools.notebook_server import JupyterServer, running_server
 
 REPO = Path(__file__).resolve().parents[2]
+#: slider moves per explorer: enough samples for a 90th percentile that is not simply the maximum.
+MOVES = 11
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -64,7 +69,7 @@ def copy_notebooks(repo: Path, root: Path, notebooks: Sequence[str], *, view: st
     return paths
 
 
-def measure(notebooks: Sequence[str] | None = None, *, moves: int = 7, repo: Path = REPO,
+def measure(notebooks: Sequence[str] | None = None, *, moves: int = MOVES, repo: Path = REPO,
             run_timeout: float = 120.0, echo: Any = None, server: JupyterServer | None = None,
             browser: Any = None) -> dict[str, list[float]]:
     """Latency samples per explorer: ms from a slider key press to the redrawn figure.
@@ -121,7 +126,8 @@ def _measure_notebooks(server: JupyterServer, browser: Any, paths: Sequence[str]
                 name = explorer_name(explorer)
                 results[name] = _measure_explorer(page, explorer, moves=moves)
                 if echo:
-                    echo(f"{path}: {name}: median {statistics.median(results[name]):.0f} ms")
+                    echo(f"{path}: {name}: median {statistics.median(results[name]):.0f} ms, "
+                         f"p90 {p90(results[name]):.0f} ms")
         finally:
             page.close()
             server.shutdown_kernels()
@@ -146,24 +152,41 @@ def _measure_explorer(page: Any, explorer: Any, *, moves: int) -> list[float]:
     return samples
 
 
-def format_table(results: dict[str, Sequence[float]], *, target_ms: float = 250.0) -> str:
-    """A text table: explorer, samples, median, min, max, and whether the median meets the target."""
-    header = f"{'explorer':<16} {'n':>3} {'median ms':>10} {'min':>7} {'max':>7}  target ≤ {target_ms:.0f} ms"
+#: the goals a redraw must meet (issue 14): a slider feels instant at about 100 ms.
+TARGET_MEDIAN_MS, TARGET_P90_MS = 100.0, 200.0
+
+
+def p90(samples: Sequence[float]) -> float:
+    """The 90th percentile, interpolated between samples (never beyond the largest one)."""
+    if len(samples) < 2:
+        return max(samples)
+    return statistics.quantiles(samples, n=10, method="inclusive")[-1]
+
+
+def format_table(results: dict[str, Sequence[float]], *, target_ms: float = TARGET_MEDIAN_MS,
+                 target_p90_ms: float = TARGET_P90_MS) -> str:
+    """A text table: explorer, samples, median, p90, min, max, and whether both meet their targets."""
+    header = (f"{'explorer':<16} {'n':>3} {'median ms':>10} {'p90':>7} {'min':>7} {'max':>7}  "
+              f"target median ≤ {target_ms:.0f} ms, p90 ≤ {target_p90_ms:.0f} ms")
     lines = [header, "-" * len(header)]
     for name, samples in results.items():
-        median = statistics.median(samples)
-        verdict = "ok" if median <= target_ms else "slow"
-        lines.append(f"{name:<16} {len(samples):>3} {median:>10.0f} {min(samples):>7.0f} "
+        median, high = statistics.median(samples), p90(samples)
+        slow = [what for what, value, target in (("median", median, target_ms), ("p90", high, target_p90_ms))
+                if value > target]
+        verdict = "slow: " + ", ".join(slow) if slow else "ok"
+        lines.append(f"{name:<16} {len(samples):>3} {median:>10.0f} {high:>7.0f} {min(samples):>7.0f} "
                      f"{max(samples):>7.0f}  {verdict}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.devtools.widget_latency",
-                                     description="Median time from a slider move to the redrawn explorer "
-                                                 "figure, per explorer, in JupyterLab in headless Chromium.")
+                                     description="Median and 90th-percentile time from a slider move to the "
+                                                 "redrawn explorer figure, per explorer, in JupyterLab in "
+                                                 "headless Chromium.")
     parser.add_argument("notebooks", nargs="*", help="assignment ids (default: all)")
-    parser.add_argument("--moves", type=int, default=7, help="slider moves per explorer (default 7)")
+    parser.add_argument("--moves", type=int, default=MOVES,
+                        help=f"slider moves per explorer (default {MOVES})")
     args = parser.parse_args(argv)
     try:
         results = measure(args.notebooks or None, moves=args.moves,

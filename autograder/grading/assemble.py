@@ -11,7 +11,14 @@ import copy
 from typing import Any
 
 from autograder.grading.events import RunReport
-from autograder.grading.judging import CellVerdict, ProbeOutcome, judge_probe, verdict_outputs
+from autograder.grading.judging import (
+    MEASURES_KEY,
+    CellVerdict,
+    ProbeOutcome,
+    cell_measures,
+    judge_probe,
+    verdict_outputs,
+)
 from autograder.grading.notebook_file import nbgrader_of
 from autograder.grading.prepare import Prepared
 from autograder.grading.rebuild import Rebuilt
@@ -27,17 +34,25 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         outcome = report.probes.get(k, ProbeOutcome())
         by_cell[grade_id].verdicts.append((call, judge_probe(call, outcome, language=language)))
     cells = copy.deepcopy(prepared.rebuilt.cells)
+    skipped = set(prepared.skipped)
     seen_ids: set[str] = set()
     for index, cell in enumerate(cells):
         if not isinstance(cell.get("id"), str) or cell["id"] in seen_ids:
             cell["id"] = f"graded-{index}"  # deterministic: regrading gives the same file
         seen_ids.add(cell["id"])
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop(MEASURES_KEY, None)  # only the grader writes it, below
         if cell["cell_type"] != "code":
             continue
         outputs = report.outputs.get(index)
         grade_id = nbgrader_of(cell).get("grade_id")
         if grade_id in by_cell:  # not run in the notebook: its checks ran as probes
             cell["outputs"] = verdict_outputs(by_cell[grade_id], language=language)
+            if measured := cell_measures(by_cell[grade_id]):
+                cell.setdefault("metadata", {})[MEASURES_KEY] = measured
+        elif index in skipped:
+            cell["outputs"] = [dict(SKIPPED_OUTPUT)]
+            cell.setdefault("metadata", {})["autograder"] = {"run": False}
         elif outputs is None:
             cell["outputs"] = [_not_run_output(index, report, prepared.rebuilt)]
         else:
@@ -52,6 +67,11 @@ def assemble(template: Template, prepared: Prepared, report: RunReport, *,
         "nbformat_minor": max(template.nbformat_minor, 5),
     }
     return notebook, list(by_cell.values())
+
+
+#: the output of a cell the grader left out (its saved outputs are dropped with the rest).
+SKIPPED_OUTPUT = {"output_type": "stream", "name": "stdout",
+                  "text": "[grader] not run by the grader; no score depends on it.\n"}
 
 
 def _not_run_output(index: int, report: RunReport, rebuilt: Rebuilt) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def judge_probe(call: CheckCall, outcome: ProbeOutcome, *, language: str) -> Ver
         verdict = judge_check(call.name, outcome.record, call.params)
         if not verdict.passed and verdict.failure is not None:
             return Verdict(verdict.name, False, verdict.failure.message(language), verdict.failure,
-                           verdict.internal, verdict.policy)
+                           verdict.internal, verdict.policy, verdict.measures)
         return verdict
     kind, message = outcome.error or ("not_run", "")
     if call.hidden:  # the student's exception may carry a hidden input: name only its kind
@@ -83,6 +83,18 @@ def judge_probe(call: CheckCall, outcome: ProbeOutcome, *, language: str) -> Ver
     prefix = f"[hidden check {call.name}] " if call.hidden else ""
     name = ", ".join(call.functions.values()) or call.name
     return Verdict(call.name, False, f"{prefix}{name}: {text.render(language)}")
+
+
+#: where an autograded test cell keeps what the grader's judges measured (``cell.metadata``):
+#: ``[{"check": name, "hidden": bool, "measures": {"accuracy": 0.47}}, ...]``, for the
+#: instructor's report (:mod:`autograder.course.insight`); not shown in feedback.
+MEASURES_KEY = "nnlab_measures"
+
+
+def cell_measures(cell: CellVerdict) -> list[dict[str, Any]]:
+    """What the judges of one test cell measured, one entry per check call that measured."""
+    return [{"check": call.name, "hidden": call.hidden, "measures": dict(v.measures)}
+            for call, v in cell.verdicts if v.measures]
 
 
 def verdict_outputs(cell: CellVerdict, *, language: str) -> list[dict[str, Any]]:

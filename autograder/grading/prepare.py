@@ -7,12 +7,13 @@ the cells have run) and the limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from nnlab.checks import codec
+from nnlab.checks import codec, get_spec
 
 from autograder.course.settings import Settings
+from autograder.grading import cell_needs
 from autograder.grading.check_calls import CheckCall
 from autograder.grading.notebook_file import nbgrader_of
 from autograder.grading.rebuild import Rebuilt, rebuild
@@ -26,6 +27,8 @@ class Prepared:
     rebuilt: Rebuilt
     job: dict[str, Any]
     probes: list[tuple[str, CheckCall]]  # (grade id, call) per probe index
+    skipped: list[int] = field(default_factory=list)  # cells not run: no score depends on them
+    every_cell_because: str = ""  # why every cell runs although pruning was asked for ("" otherwise)
 
 
 def prepare(template: Template, notebook: dict[str, Any], settings: Settings) -> Prepared:
@@ -44,9 +47,14 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
             continue
         cells.append({"index": index, "source": cell["source"]})
     probes = [(a.grade_id, call) for a in template.anchors if a.kind == "test" for call in a.calls]
+    skipped, because = [], ""
+    if not settings.full:
+        cells, skipped, because = _prune(cells, template, probes)
     job = {
         "cells": cells,
-        "probes": [{**call.as_job(), "params": codec.encode(call.params)} for _, call in probes],
+        # a check that declares ``inputs`` gets only the data prepared here, never its parameters
+        "probes": [{**call.as_job(), "params": codec.encode(get_spec(call.name).payload(call.params))}
+                   for _, call in probes],
         "limits": {
             "cell_timeout": settings.cell_timeout,
             "notebook_timeout": settings.notebook_timeout,
@@ -58,4 +66,16 @@ def prepare(template: Template, notebook: dict[str, Any], settings: Settings) ->
             "max_file_bytes": settings.max_file_bytes,
         },
     }
-    return Prepared(rebuilt, job, probes)
+    return Prepared(rebuilt, job, probes, skipped, because)
+
+
+def _prune(cells: list[dict[str, Any]], template: Template, probes: list[tuple[str, CheckCall]]
+           ) -> tuple[list[dict[str, Any]], list[int], str]:
+    """(the cells to run, notebook indices of those left out, why none was left out if so)."""
+    graded = {name for _, call in probes for name in call.functions.values()}
+    fixed = {k for k, cell in enumerate(cells) if cell["source"] in template.fixed_sources}
+    needs = cell_needs.analyse([c["source"] for c in cells], graded, fixed=fixed)
+    if needs.run is None:
+        return cells, [], needs.reason
+    return ([c for k, c in enumerate(cells) if k in needs.run],
+            [cells[k]["index"] for k in needs.skipped(len(cells))], "")

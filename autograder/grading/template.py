@@ -49,6 +49,9 @@ class Template:
     nbformat_minor: int
     cell_count: int = 0  # cells of the release (for the structure caps)
     longest_source: int = 0  # characters of the release's longest cell
+    #: the release's own code, set-up and demonstration cells (not answers, not tests): a
+    #: submission's cell with exactly this text is the instructor's (see autograder.grading.cell_needs)
+    fixed_sources: frozenset[str] = frozenset()
 
     @property
     def max_cells(self) -> int:
@@ -136,4 +139,7 @@ def load_template(release: Path, source: Path, assignment: str) -> Template:
         anchors.append(anchor)
     return Template(assignment, anchors, released.get("metadata", {}), released.get("nbformat_minor", 5),
                     cell_count=len(released["cells"]),
+                    fixed_sources=frozenset(
+                        source_of(c) for c in released["cells"] if c["cell_type"] == "code"
+                        and _kind(nbgrader_of(c), "code") == "locked"),
                     longest_source=max((len(source_of(c)) for c in released["cells"]), default=0))

@@ -136,6 +136,7 @@ class Child:
         self._getpid = os.getpid
         self._exit = os._exit
         self._reply_fd = reply_fd
+        self.probed = False
 
     def reply(self, message: protocol.Message) -> None:
         if self._getpid() != self.pid:  # a process the submission forked ran on into our code
@@ -230,6 +231,9 @@ class Child:
         functions = {role: self._lookup(shell, name) for role, name in request.functions.items()}
         record = ename = evalue = None
         try:
+            if not self.probed:  # the checks draw from the same seeds however many cells ran before
+                self.probed = True
+                seed_generators()
             record = run_check(request.name, functions, codec.decode(request.params))
         except BaseException as error:  # noqa: BLE001 - a timeout (KeyboardInterrupt) included
             ename, evalue = type(error).__name__[:200], str(error)[:500]
@@ -246,6 +250,23 @@ class Child:
             raise NameError(f"name {name!r} is not defined (was its cell run without errors?)")
 
         return missing
+
+
+def seed_generators() -> None:
+    """Seed the global generators (Python's, numpy's legacy one, torch's) with 0.
+
+    Once when the child starts, and again before the first probe: the grader may leave out
+    cells no score depends on (:mod:`autograder.grading.cell_needs`), and what those would have drawn
+    must not change what a check draws.
+    """
+    import random
+
+    import numpy
+    import torch
+
+    random.seed(0)
+    numpy.random.seed(0)
+    torch.manual_seed(0)
 
 
 def die_with_parent() -> None:
@@ -314,14 +335,9 @@ def child_main(job: protocol.Job, request_fd: int, reply_fd: int) -> None:
     code = 0
     try:
         _become_child(job, request_fd, reply_fd)
-        import random
-
-        import numpy
         import torch
 
-        random.seed(0)
-        numpy.random.seed(0)
-        torch.manual_seed(0)
+        seed_generators()
         torch.set_num_threads(1)
         Child(job, protocol.LineReader(REQUEST_FD), REPLY_FD).run()
     except BaseException:  # noqa: BLE001 - report anything, then exit without cleanup handlers

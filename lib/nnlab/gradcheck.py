@@ -11,7 +11,7 @@ argument and close over ``x`` (the CS231n idiom for layers with several
 inputs), e.g. ``numerical_gradient(lambda _: affine_forward(x, w, b), w, dout)``.
 ``x`` is always restored, even when ``f`` raises.
 
-Tolerances (STYLE.md): with ``h = 1e-6`` in float64 a correct gradient of a
+Tolerances: with ``h = 1e-6`` in float64 a correct gradient of a
 smooth function gives a relative error of about 1e-10 and at most 1e-6; more
 than 1e-2 means the gradient is wrong. Keep inputs off kinks (ReLU at 0, ties
 in max), where the two one-sided slopes differ.

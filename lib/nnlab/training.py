@@ -3,11 +3,8 @@
 Hyperparameter search means training many models, so everything here is
 sized to run in a fraction of a second on a CPU:
 
-- :func:`load_features` turns the embedded shapes dataset into short
-  feature vectors: a 16×16 *contrast map* per image (how far each pixel's
-  colour is from the image's mean colour, average-pooled 2×2), standardized
-  with the training set's per-feature mean and std. The random colours of
-  shape and background then matter little, and a small MLP reaches about
+- :func:`load_features` (from :mod:`nnlab.data.features`) turns the embedded
+  shapes dataset into short feature vectors on which a small MLP reaches about
   80% validation accuracy in a few seconds of CPU time.
 - :func:`make_mlp` builds a fully connected ReLU network with PyTorch's
   default initialization, seeded.
@@ -24,16 +21,14 @@ Example::
     history.val_acc[-1]          # validation accuracy after 5 epochs
     history.plot()               # loss and accuracy curves
 
-The loop runs torch on one thread: for matrices this small, extra threads
-cost more in coordination than they save, and on a shared machine they wait
-for each other (measured: 1.2 ms vs 15 ms per iteration on a busy 2-core box).
+The loop runs torch on one thread (:func:`nnlab.threads.one_thread`): for matrices
+this small, extra threads cost more in coordination than they save.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.data import load_shapes
+from nnlab.data.features import Features, contrast_features, load_features
+from nnlab.threads import one_thread
 
+# Features, contrast_features, load_features and one_thread live in nnlab.data.features and
+# nnlab.threads; they are exported here too, the one import 05_tuning and 06 need.
 __all__ = [
     "Features", "History", "accuracy", "contrast_features", "load_features",
     "make_mlp", "one_thread", "train",
@@ -51,111 +49,6 @@ __all__ = [
 
 #: training stops early when the loss exceeds this multiple of its first value.
 DIVERGENCE_FACTOR = 3.0
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the enclosed torch code on one thread, then restore the thread count.
-
-    Also a decorator (``@one_thread()``): for tiny tensors, on a busy machine, the thread
-    pool's start-up and synchronisation cost far more than the work.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-# --------------------------------------------------------------------------- data
-
-def contrast_features(X: np.ndarray, pool: int = 2) -> np.ndarray:
-    """A pooled contrast map per image: distance of each pixel's colour from the image's mean colour.
-
-    Args:
-        X: ``(N, H, W, 3)`` images (float, values in ``[0, 1]``); ``H`` and
-            ``W`` divisible by ``pool``.
-        pool: side of the square average-pooling window (2 turns 32×32 into 16×16).
-
-    Returns:
-        ``(N, (H // pool) * (W // pool))`` float32 array.
-
-    Raises:
-        ValueError: if ``X`` is not 4-D with 3 channels or not divisible by ``pool``.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim != 4 or X.shape[-1] != 3:
-        raise ValueError(f"contrast_features: X must be (N, H, W, 3), got shape {X.shape}")
-    n, h, w, _ = X.shape
-    if pool < 1 or h % pool or w % pool:
-        raise ValueError(f"contrast_features: pool={pool} must divide the image size {h}×{w}")
-    pooled = X.reshape(n, h // pool, pool, w // pool, pool, 3).mean(axis=(2, 4))
-    deviation = pooled - pooled.mean(axis=(1, 2), keepdims=True)
-    return np.sqrt((deviation**2).sum(axis=-1)).reshape(n, (h // pool) * (w // pool)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class Features:
-    """The embedded dataset as standardized feature vectors (returned by :func:`load_features`)."""
-
-    X_train: torch.Tensor
-    """``(N_train, D)`` float32 features."""
-    y_train: torch.Tensor
-    """``(N_train,)`` int64 labels."""
-    X_val: torch.Tensor
-    """``(N_val, D)`` float32 features, standardized with the training statistics."""
-    y_val: torch.Tensor
-    """``(N_val,)`` int64 labels."""
-    class_names: tuple[str, ...]
-    """Name of each label."""
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes ``C``."""
-        return len(self.class_names)
-
-    @property
-    def input_dim(self) -> int:
-        """Length ``D`` of a feature vector."""
-        return int(self.X_train.shape[1])
-
-
-def load_features(
-    num_train: int = 2000, num_val: int = 500, seed: int = 0, pool: int = 2
-) -> Features:
-    """The embedded shapes dataset as contrast-map features, standardized per feature.
-
-    Each feature is centred and scaled with the *training* set's mean and
-    std (02_preprocessing), and the same statistics are applied to the
-    validation set.
-
-    Args:
-        num_train: number of training examples (≥ 1).
-        num_val: number of validation examples (≥ 0).
-        seed: the dataset's seed (see :func:`nnlab.data.load_shapes`).
-        pool: pooling window of :func:`contrast_features`.
-
-    Returns:
-        :class:`Features` with ``D = (32 // pool) ** 2`` (256 for ``pool=2``).
-    """
-    if num_train < 1:
-        raise ValueError(f"load_features: num_train must be at least 1, got {num_train}")
-    data = load_shapes(num_train=num_train, num_val=num_val, num_test=0, seed=seed)
-    train_features = contrast_features(data.X_train, pool)
-    mean = train_features.mean(axis=0)
-    std = train_features.std(axis=0) + 1e-6
-
-    def standardize(features: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(((features - mean) / std).astype(np.float32))
-
-    return Features(
-        X_train=standardize(train_features),
-        y_train=torch.from_numpy(data.y_train),
-        X_val=standardize(contrast_features(data.X_val, pool)),
-        y_val=torch.from_numpy(data.y_val),
-        class_names=tuple(data.class_names),
-    )
 
 
 # --------------------------------------------------------------------------- model
@@ -320,20 +213,12 @@ def train(
         ValueError: for a non-positive ``lr``, negative ``weight_decay``, or
             not exactly one of ``num_epochs`` / ``num_iterations``.
     """
-    if not lr > 0:
-        raise ValueError(f"train: lr must be positive, got {lr}")
-    if weight_decay < 0:
-        raise ValueError(f"train: weight_decay must be non-negative, got {weight_decay}")
-    if (num_epochs is None) == (num_iterations is None):
-        raise ValueError("train: give exactly one of num_epochs and num_iterations")
     n = int(X_train.shape[0])
-    batch_size = max(1, min(int(batch_size), n))
-    per_epoch = math.ceil(n / batch_size)
-    total = int(num_iterations) if num_iterations is not None else round(num_epochs * per_epoch)
+    batch_size, per_epoch, total = _schedule(n, batch_size, lr=lr, weight_decay=weight_decay,
+                                             num_epochs=num_epochs, num_iterations=num_iterations)
     history = History(lr=float(lr), weight_decay=float(weight_decay), iterations_per_epoch=per_epoch)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                                 weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed)
 
     def measure(iteration: int) -> None:
         history.epochs.append(iteration / per_epoch)
@@ -342,12 +227,7 @@ def train(
 
     with one_thread():
         measure(0)
-        order = torch.randperm(n, generator=generator)
-        for iteration in range(total):
-            position = iteration % per_epoch
-            if iteration and position == 0:
-                order = torch.randperm(n, generator=generator)
-            batch = order[position * batch_size:(position + 1) * batch_size]
+        for iteration, batch in enumerate(_batches(n, batch_size, per_epoch, total, seed)):
             loss = F.cross_entropy(model(X_train[batch]), y_train[batch])
             value = loss.item()
             history.train_loss.append(value)
@@ -361,3 +241,29 @@ def train(
             if (iteration + 1) % per_epoch == 0 or iteration + 1 == total:
                 measure(iteration + 1)
     return history
+
+
+def _schedule(n: int, batch_size: int, *, lr: float, weight_decay: float,
+              num_epochs: float | None, num_iterations: int | None) -> tuple[int, int, int]:
+    """``(batch size, iterations per epoch, total iterations)`` of :func:`train`, options checked."""
+    if not lr > 0:
+        raise ValueError(f"train: lr must be positive, got {lr}")
+    if weight_decay < 0:
+        raise ValueError(f"train: weight_decay must be non-negative, got {weight_decay}")
+    if (num_epochs is None) == (num_iterations is None):
+        raise ValueError("train: give exactly one of num_epochs and num_iterations")
+    batch_size = max(1, min(int(batch_size), n))
+    per_epoch = math.ceil(n / batch_size)
+    total = int(num_iterations) if num_iterations is not None else round(num_epochs * per_epoch)
+    return batch_size, per_epoch, total
+
+
+def _batches(n: int, batch_size: int, per_epoch: int, total: int, seed: int) -> Iterator[torch.Tensor]:
+    """The indices of each of ``total`` mini-batches: a new seeded random order every epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(n, generator=generator)
+    for iteration in range(total):
+        position = iteration % per_epoch
+        if iteration and position == 0:
+            order = torch.randperm(n, generator=generator)
+        yield order[position * batch_size:(position + 1) * batch_size]

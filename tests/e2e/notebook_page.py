@@ -115,10 +115,12 @@ def saved_images(notebook: dict[str, Any]) -> int:
 
 
 def rendered_images(page: Any) -> dict[str, int]:
-    """Counts of ``.jp-RenderedImage img``: ``total``, ``loaded`` (complete, naturalWidth > 0),
-    ``in_widgets`` (inside an ipywidgets Output)."""
+    """Counts of figures: ``total``, ``loaded`` (complete, naturalWidth > 0), ``in_widgets``
+    (inside an ipywidgets Output). A figure is a ``.jp-RenderedImage img`` (a cell's own output)
+    or an ``img.widget-image`` in an Output (an explorer's figure, an ipywidgets Image)."""
     return page.evaluate("""() => {
-        const images = [...document.querySelectorAll('.jp-NotebookPanel .jp-RenderedImage img')];
+        const images = [...document.querySelectorAll('.jp-NotebookPanel .jp-RenderedImage img, '
+                                                     + '.jp-NotebookPanel .widget-output img.widget-image')];
         return {
             total: images.length,
             loaded: images.filter(i => i.complete && i.naturalWidth > 0).length,

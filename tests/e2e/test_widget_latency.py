@@ -1,7 +1,8 @@
 """The widget-latency measurement (``autograder.devtools.widget_latency``) works in the browser.
 
-Only that medians are measured: performance goals (≤ 250 ms median) belong to the benchmark
-(``python -m autograder.devtools.widget_latency``), not to a pass/fail test on a shared machine.
+Only that samples are measured: performance goals (≤ 100 ms median, ≤ 200 ms p90) belong to the
+benchmark (``python -m autograder.devtools.widget_latency``, ``make bench``), not to a pass/fail test on a
+shared machine.
 """
 
 from __future__ import annotations

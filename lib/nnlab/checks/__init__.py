@@ -3,12 +3,14 @@
 In a test cell::
 
     from nnlab.checks import check
-    check("relu", relu_forward, relu_backward)
+    check("relu_backward", relu_backward)
+    check("dropout_backward", dropout_forward, dropout_backward)
 
 ``check`` calls your functions on inputs it generates (the *run* step),
 computes the reference with torch in float64 and compares (the *judge*
 step). It prints one line when the check passes and raises
-``AssertionError`` with an explanation when it does not. ``summary()`` shows
+:class:`CheckFailed` (an ``AssertionError``) with an explanation when it
+does not. ``summary()`` shows
 how many of a notebook's checks pass so far.
 
 The grader uses the same two steps apart: :func:`run_check` inside the
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nnlab.checks import codec, policy
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register, registry
+from nnlab.checks.spec import CheckFailed, Params, Spec, call, register, registry
 from nnlab.i18n import Text
 
 __all__ = [
@@ -38,7 +40,6 @@ CHECK_MODULES = (
     "nnlab.checks.preprocessing",
     "nnlab.checks.initialization",
     "nnlab.checks.regularization",
-    "nnlab.checks.dropout",
     "nnlab.checks.augmentation",
     "nnlab.checks.tuning",
     "nnlab.checks.capstone",
@@ -73,8 +74,11 @@ def get_spec(name: str) -> Spec:
     return specs[name]
 
 
-def run_check(name: str, functions: Mapping[str, Any], params: Params) -> str:
+def run_check(name: str, functions: Mapping[str, Any], params: Any) -> str:
     """The untrusted step: call student code and return the encoded record.
+
+    ``params`` is what the grader sent: the check's parameters, or, for a check that
+    declares ``inputs``, the data :meth:`Spec.payload` prepared from them.
 
     For a ``numpy_only`` check, the torch functions the student's code called are added
     to the record (under :data:`policy.RECORD_KEY`) for the judge to fail it.
@@ -99,6 +103,8 @@ class Verdict:
         internal: True when the checker itself failed (needs an instructor's look).
         policy: True when it failed because the student's function called what the
             exercise forbids (torch in a numpy exercise), whatever its values.
+        measures: what the judge measured (e.g. ``{"accuracy": 0.47}``), for the
+            instructor's report only; empty for most checks.
     """
 
     name: str
@@ -107,6 +113,7 @@ class Verdict:
     failure: CheckFailed | None = None
     internal: bool = False
     policy: bool = False
+    measures: Mapping[str, float] = field(default_factory=dict)
 
 
 def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
@@ -124,11 +131,11 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
             failure = _torch_failure(name, torch_calls)
             failure.hidden, failure.check_name = bool(params.get("hidden")), name
             return Verdict(name, False, failure.message(), failure, policy=True)
-        spec.judge(record, params)
+        measured = spec.judge(record, params)
     except CheckFailed as failure:
         failure.hidden = bool(params.get("hidden"))
         failure.check_name = name
-        return Verdict(name, False, failure.message(), failure)
+        return Verdict(name, False, failure.message(), failure, measures=_measures(failure.measures))
     except codec.RecordError as error:
         failure = CheckFailed(
             Text(name), Text("could not be checked: its result was malformed",
@@ -147,7 +154,15 @@ def judge_check(name: str, encoded_record: str, params: Params) -> Verdict:
         )
         failure.check_name = name
         return Verdict(name, False, failure.message(), failure, internal=True)
-    return Verdict(name, True)
+    return Verdict(name, True, measures=_measures(measured))
+
+
+def _measures(found: Any) -> dict[str, float]:
+    """A judge's measurements as ``{name: float}`` (anything else is dropped)."""
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(k): float(v) for k, v in found.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _torch_failure(name: str, torch_calls: list[str]) -> CheckFailed:
@@ -174,9 +189,9 @@ def check(name: str, *functions: Any, **options: Any) -> None:
     """Check student functions against torch; the call test cells make.
 
     Args:
-        name: the check's name, e.g. ``"relu"``.
+        name: the check's name, e.g. ``"relu_backward"``.
         *functions: the functions under test, in the order the check lists
-            them (or by name: ``forward=relu_forward``).
+            them (or by role: ``forward=dropout_forward``).
         **options: the check's parameters (``seed``, shapes, ``hidden``).
 
     Raises:
@@ -185,7 +200,7 @@ def check(name: str, *functions: Any, **options: Any) -> None:
     """
     spec = get_spec(name)
     bound, params = spec.bind(functions, options)
-    verdict = judge_check(name, run_check(name, bound, params), params)
+    verdict = judge_check(name, run_check(name, bound, spec.payload(params)), params)
     key = (name, repr(sorted((k, v) for k, v in params.items() if k != "hidden")))
     if not params.get("hidden"):
         _results[key] = verdict.passed
@@ -275,5 +290,3 @@ def summary(notebook: str | None = None) -> Summary:
             rows.append((nb, name, status))
     return Summary(rows)
 
-
-Record = Record  # re-exported for check modules

@@ -5,10 +5,11 @@ that names the function, says what went wrong with numbers (shape, dtype,
 counts, a statistic, where the differences are) but never prints the
 reference array, and gives the likely cause and one next step.
 
-Tolerances (see STYLE.md): a float64 implementation of the same formula as
-torch agrees to rounding, so :data:`FLOAT64` uses torch's own float64
-defaults for ``assert_close`` (rtol 1e-7, atol 1e-7); float32 work uses
-:data:`FLOAT32` (rtol 1.3e-6, atol 1e-5).
+Tolerances follow dtype and method: a float64 implementation of the same
+formula as torch agrees to rounding, so :data:`FLOAT64` uses torch's own
+float64 defaults for ``assert_close`` (rtol 1e-7, atol 1e-7); float32 work
+uses :data:`FLOAT32` (rtol 1.3e-6, atol 1e-5). Random outputs are judged
+statistically instead, by :mod:`nnlab.checks.statistics`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from nnlab.checks.codec import Foreign, TensorValue
-from nnlab.checks.spec import CheckFailed, Record
+from nnlab.checks.spec import Record, fail
 from nnlab.i18n import Text
 
 
@@ -64,14 +66,14 @@ def value_of(result: Record, what: Text, next_step: Text | None = None) -> Any:
         return result.get("value")
     kind, message, where = (list(error) + ["", "", ""])[:3]
     if kind == "NotImplementedError":
-        raise CheckFailed(
+        fail(
             what,
             Text("not implemented yet", "尚未实现"),
             next_step=NOT_IMPLEMENTED_NEXT,
         )
     detail = Text(f"{kind}: {message}" + (f" at {where}" if where else ""),
                   f"{kind}：{message}" + (f"，位置 {where}" if where else ""))
-    raise CheckFailed(
+    fail(
         what,
         Text(f"raised {kind}", f"抛出了 {kind}"),
         detail=detail,
@@ -82,7 +84,8 @@ def value_of(result: Record, what: Text, next_step: Text | None = None) -> Any:
     )
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A value's type in words for a message (shape and dtype of an array, never its values)."""
     if isinstance(value, Foreign):
         return value.type_name
     if isinstance(value, TensorValue):
@@ -97,7 +100,7 @@ def as_array(
 ) -> np.ndarray:
     """Check that a returned value is a numpy array of the expected shape and dtype."""
     if isinstance(value, TensorValue):
-        raise CheckFailed(
+        fail(
             what,
             Text("returned a torch.Tensor, expected a numpy array",
                  "返回了 torch.Tensor，应返回 numpy 数组"),
@@ -109,16 +112,16 @@ def as_array(
     if allow_scalar and np.ndim(expected) == 0 and isinstance(value, (int, float, np.generic)):
         value = np.asarray(value, dtype=np.float64)
     if not isinstance(value, np.ndarray):
-        raise CheckFailed(
+        fail(
             what,
             Text("returned the wrong type", "返回类型错误"),
-            detail=Text(f"got {_describe(value)}, expected a numpy array",
-                        f"得到 {_describe(value)}，应为 numpy 数组"),
+            detail=Text(f"got {describe(value)}, expected a numpy array",
+                        f"得到 {describe(value)}，应为 numpy 数组"),
             cause=Text("a missing or misplaced return statement.", "缺少 return 或返回了别的变量。"),
             next_step=Text("return the array your function computes.", "返回函数计算出的数组。"),
         )
     if value.shape != expected.shape:
-        raise CheckFailed(
+        fail(
             what,
             Text("has the wrong shape", "形状错误"),
             detail=Text(f"expected {expected.shape}, got {value.shape}",
@@ -129,7 +132,7 @@ def as_array(
                            "打印每个中间数组的形状。"),
         )
     if value.dtype != expected.dtype:
-        raise CheckFailed(
+        fail(
             what,
             Text("has the wrong dtype", "数据类型错误"),
             detail=Text(f"expected {expected.dtype}, got {value.dtype}",
@@ -170,49 +173,11 @@ def expect_close(
     """
     expected = np.asarray(expected)
     got = as_array(value_of(result, what), what, expected, allow_scalar=True)
+    _expect_finite(got, expected, what, regions)
+    _expect_values(got, expected, what, tol=tol, regions=regions, cause=cause, next_step=next_step)
     warned = result.get("warnings") or []
-    bad_finite = np.isfinite(expected) & ~np.isfinite(got)
-    if bad_finite.any():
-        where = _where(bad_finite, regions)
-        raise CheckFailed(
-            what,
-            Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
-            detail=Text(f"{int(bad_finite.sum())} of {bad_finite.size} values{where.en}",
-                        f"{bad_finite.size} 个值中有 {int(bad_finite.sum())} 个{where.zh}"),
-            cause=Text("overflow, e.g. np.exp of a large number, or 0/0.",
-                       "数值溢出（例如对很大的数求 np.exp）或 0/0。"),
-            next_step=Text("rewrite the formula so no intermediate value overflows for large |x|.",
-                           "改写公式，使 |x| 很大时中间结果也不会溢出。"),
-        )
-    wrong = ~np.isclose(got, expected, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
-    if wrong.any():
-        err = np.abs(np.where(wrong, got - expected, 0.0))
-        region_cause = _region_cause(wrong, regions)
-        where = _where(wrong, regions)
-        stats = (
-            f"expected mean {float(np.mean(expected)):.4g}, got mean {float(np.mean(got)):.4g}"
-            if np.all(np.isfinite(expected)) and np.all(np.isfinite(got)) else ""
-        )
-        detail = Text(
-            f"{int(wrong.sum())} of {wrong.size} values differ{where.en}; largest |error| "
-            f"{float(err.max()):.3g} (tolerance {tol.atol:g} + {tol.rtol:g}·|expected|)"
-            + (f"; {stats}" if stats else ""),
-            f"{wrong.size} 个值中有 {int(wrong.sum())} 个不同{where.zh}；最大误差 "
-            f"{float(err.max()):.3g}（容差 {tol.atol:g} + {tol.rtol:g}·|期望值|）"
-            + (f"；{stats.replace('expected mean', '期望均值').replace('got mean', '实际均值')}"
-               if stats else ""),
-        )
-        raise CheckFailed(
-            what,
-            Text("values differ from torch", "与 torch 的结果不一致"),
-            detail=detail,
-            cause=region_cause or cause,
-            next_step=next_step
-            or Text("compare your formula with the one in the lesson, term by term.",
-                    "对照课上的公式逐项检查。"),
-        )
     if warned and not allow_warnings:
-        raise CheckFailed(
+        fail(
             what,
             Text("is correct but numpy warned while computing it",
                  "结果正确，但计算时 numpy 发出了警告"),
@@ -224,6 +189,94 @@ def expect_close(
                            "只在数值安全的区域计算每个公式（np.where 仍会计算两个分支，应先拆分输入）。"),
         )
     return got
+
+
+def _expect_finite(got: np.ndarray, expected: np.ndarray, what: Text, regions: Sequence[Region]) -> None:
+    """Fail where the reference is finite and the student's value is not."""
+    bad_finite = np.isfinite(expected) & ~np.isfinite(got)
+    if bad_finite.any():
+        where = _where(bad_finite, regions)
+        fail(
+            what,
+            Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
+            detail=Text(f"{int(bad_finite.sum())} of {bad_finite.size} values{where.en}",
+                        f"{bad_finite.size} 个值中有 {int(bad_finite.sum())} 个{where.zh}"),
+            cause=Text("overflow, e.g. np.exp of a large number, or 0/0.",
+                       "数值溢出（例如对很大的数求 np.exp）或 0/0。"),
+            next_step=Text("rewrite the formula so no intermediate value overflows for large |x|.",
+                           "改写公式，使 |x| 很大时中间结果也不会溢出。"),
+        )
+
+
+def _expect_values(got: np.ndarray, expected: np.ndarray, what: Text, *, tol: Tolerance,
+                   regions: Sequence[Region], cause: Text | None, next_step: Text | None) -> None:
+    """Fail where values differ beyond ``tol``: how many, where, the largest error, the means."""
+    wrong = ~np.isclose(got, expected, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+    if not wrong.any():
+        return
+    err = np.abs(np.where(wrong, got - expected, 0.0))
+    where = _where(wrong, regions)
+    stats = (
+        f"expected mean {float(np.mean(expected)):.4g}, got mean {float(np.mean(got)):.4g}"
+        if np.all(np.isfinite(expected)) and np.all(np.isfinite(got)) else ""
+    )
+    detail = Text(
+        f"{int(wrong.sum())} of {wrong.size} values differ{where.en}; largest |error| "
+        f"{float(err.max()):.3g} (tolerance {tol.atol:g} + {tol.rtol:g}·|expected|)"
+        + (f"; {stats}" if stats else ""),
+        f"{wrong.size} 个值中有 {int(wrong.sum())} 个不同{where.zh}；最大误差 "
+        f"{float(err.max()):.3g}（容差 {tol.atol:g} + {tol.rtol:g}·|期望值|）"
+        + (f"；{stats.replace('expected mean', '期望均值').replace('got mean', '实际均值')}"
+           if stats else ""),
+    )
+    fail(
+        what,
+        Text("values differ from torch", "与 torch 的结果不一致"),
+        detail=detail,
+        cause=_region_cause(wrong, regions) or cause,
+        next_step=next_step
+        or Text("compare your formula with the one in the lesson, term by term.",
+                "对照课上的公式逐项检查。"),
+    )
+
+
+def close_to(value: Any, expected: np.ndarray, *, what: Text, cause: Text | None = None,
+             alternatives: tuple[tuple[np.ndarray, Text], ...] = (), tol: Tolerance = FLOAT64,
+             next_step: Text | None = None) -> np.ndarray:
+    """:func:`expect_close` on a value; a matching wrong ``alternative`` names its own cause.
+
+    Args:
+        value: what the student's function returned (or one part of it).
+        alternatives: ``(array, cause)`` pairs: a typical wrong answer (e.g. the keep and
+            drop probabilities swapped) and the cause to name when the value matches it.
+    """
+    expected = np.asarray(expected)
+    if isinstance(value, (np.ndarray, float, np.floating)) and np.shape(value) == expected.shape:
+        got = np.asarray(value, dtype=np.float64)
+        for alternative, alt_cause in alternatives:
+            if (np.allclose(got, alternative, rtol=tol.rtol, atol=tol.atol)
+                    and not np.allclose(alternative, expected, rtol=tol.rtol, atol=tol.atol)):
+                cause = alt_cause
+                break
+    return expect_close({"value": value}, expected, what=what, tol=tol, cause=cause,
+                        next_step=next_step)
+
+
+def unpack(value: Any, what: Text, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """``value`` as a tuple of ``len(names)`` items, or a failure naming what to return."""
+    wanted = ", ".join(names)
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        got = f"{type(value).__name__}" + (f" of {len(value)}" if isinstance(value, (tuple, list)) else "")
+        fail(what, Text(f"should return {len(names)} values ({wanted})",
+                        f"应返回 {len(names)} 个值（{wanted}）"),
+             detail=Text(f"got {got}", f"得到 {got}"),
+             next_step=Text(f"end with `return {wanted}`.", f"以 `return {wanted}` 结尾。"))
+    return tuple(value)
+
+
+def tensor64(a: np.ndarray, grad: bool = False) -> torch.Tensor:
+    """``a`` as a float64 torch tensor: the dtype every reference is computed in."""
+    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
 
 
 def _where(mask: np.ndarray, regions: Sequence[Region]) -> Text:
@@ -254,54 +307,3 @@ def _region_cause(mask: np.ndarray, regions: Sequence[Region]) -> Text | None:
             if inside == total:
                 return region.cause
     return None
-
-
-def expect_equal(value: Any, expected: Any, *, what: Text, cause: Text | None = None,
-                 next_step: Text | None = None) -> None:
-    """Exact equality for integers, strings, tuples of those (shapes, labels)."""
-    if isinstance(value, list) and isinstance(expected, tuple):
-        value = tuple(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value != expected or type(value) is bool and type(expected) is not bool:
-        raise CheckFailed(
-            what,
-            Text("is not what torch gives", "与 torch 给出的结果不同"),
-            detail=Text(f"expected {expected!r}, got {_short(value)}",
-                        f"应为 {expected!r}，得到 {_short(value)}"),
-            cause=cause,
-            next_step=next_step,
-        )
-
-
-def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, np.ndarray) else _describe(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def expect_within(
-    statistic: float, expected: float, *, stderr: float, what: Text, bands: float = 5.0,
-    statistic_name: Text, cause: Text | None = None, next_step: Text | None = None,
-) -> None:
-    """A statistical check: ``|statistic - expected| <= bands * stderr``.
-
-    Args:
-        statistic: the value measured on the student's output.
-        expected: its expectation under a correct implementation.
-        stderr: the standard error of ``statistic`` under that implementation.
-        bands: how many standard errors to allow (≥ 5 keeps false alarms
-            below 1 in 1.7 million with a fixed seed).
-    """
-    if not np.isfinite(statistic) or abs(statistic - expected) > bands * stderr:
-        raise CheckFailed(
-            what,
-            Text("is statistically off", "统计量偏离预期"),
-            detail=Text(
-                f"{statistic_name.en} = {statistic:.4g}, expected {expected:.4g} ± "
-                f"{bands:g}×{stderr:.2g} (standard error)",
-                f"{statistic_name.zh or statistic_name.en} = {statistic:.4g}，期望 {expected:.4g} ± "
-                f"{bands:g}×{stderr:.2g}（标准误差）",
-            ),
-            cause=cause,
-            next_step=next_step,
-        )

@@ -2,7 +2,10 @@
 
 ``run`` calls the student's functions on inputs it generates from the
 check's parameters and returns a *record* of plain data (see
-:mod:`nnlab.checks.codec`). ``judge`` regenerates the same inputs, computes
+:mod:`nnlab.checks.codec`). A check whose parameters must stay out of the
+student's process (the seed of a hidden test split, from which its labels
+follow) declares a third, trusted step ``inputs(params) -> data``: ``run``
+then receives only that data, never the parameters. ``judge`` regenerates the same inputs, computes
 the torch reference and decides. In a student's notebook both steps run in
 the kernel; the grader runs ``run`` inside the sandboxed submission and
 ``judge`` in its own process, so nothing a submission does to numpy, torch
@@ -53,6 +56,7 @@ class CheckFailed(AssertionError):
         self.cause, self.next_step = cause, next_step
         self.hidden = False
         self.check_name = ""
+        self.measures: dict[str, float] = {}  # what the judge measured before failing (see Spec.judge)
 
     def message(self, language: str | None = None) -> str:
         """The full message (hidden checks omit the detail)."""
@@ -102,7 +106,7 @@ class Spec:
     """One check, registered under ``name`` for ``check(name, ...)`` in test cells.
 
     Attributes:
-        name: the name test cells use, e.g. ``"relu"``.
+        name: the name test cells use, e.g. ``"relu_backward"``.
         notebook: the notebook that teaches it, e.g. ``"01_activations"``.
         title: a short description for the progress summary.
         roles: the student callables it needs, in positional order
@@ -112,10 +116,17 @@ class Spec:
             shapes, ...). ``hidden`` is always accepted as well.
         run: ``run(functions, params) -> record``: calls student code.
             Runs in the student's process; must only call, never judge.
-        judge: ``judge(record, params) -> None``: raises :class:`CheckFailed`.
-            Runs in a trusted process; must regenerate every input itself.
+        judge: ``judge(record, params) -> None | dict[str, float]``: reports a failure with :func:`fail`.
+            Runs in a trusted process; must regenerate every input itself. It may return
+            what it measured (``{"accuracy": 0.47}``; on failure: the failure's ``measures``)
+            for the instructor's report: the grader stores it, the student never sees it.
         numpy_only: the exercise is to be written with numpy: a student function that
             calls into torch while the check runs fails it (see :mod:`nnlab.checks.policy`).
+        inputs: ``inputs(params) -> data``, trusted, or None. When given, ``run`` is called
+            as ``run(functions, data)``: the grader computes the data in its own process and
+            sends only it into the sandbox, so nothing the student's code can read there
+            (its caller's frames, the request) holds a parameter. In a notebook both steps
+            run in the kernel.
     """
 
     name: str
@@ -123,9 +134,14 @@ class Spec:
     title: Text
     roles: tuple[str, ...]
     run: Callable[[Mapping[str, Callable[..., Any]], Params], Record]
-    judge: Callable[[Record, Params], None]
+    judge: Callable[[Record, Params], Mapping[str, float] | None]
     params: Mapping[str, Any] = field(default_factory=dict)
     numpy_only: bool = False
+    inputs: Callable[[Params], Any] | None = None
+
+    def payload(self, params: Params) -> Any:
+        """What ``run`` receives for ``params``: the prepared inputs, or the parameters themselves."""
+        return params if self.inputs is None else self.inputs(params)
 
     def bind(
         self, functions: tuple[Any, ...], options: Mapping[str, Any]

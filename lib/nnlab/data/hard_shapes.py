@@ -30,8 +30,8 @@ from nnlab.data.shapes import (
     IMAGE_SIZE,
     SHAPE_CLASSES,
     ShapesDataset,
-    _balanced_labels,
-    _draw_poses,
+    balanced_labels,
+    draw_poses,
     shape_masks,
 )
 
@@ -91,7 +91,7 @@ def draw_hard_shapes(y: np.ndarray, rng: np.random.Generator, *, texture: bool =
         noise_std: std of the Gaussian pixel noise.
     """
     n = len(y)
-    mask = shape_masks(y, *_draw_poses(n, rng))
+    mask = shape_masks(y, *draw_poses(n, rng))
     grid = rng.uniform(0.0, 0.5, size=(n, BACKGROUND_GRID, BACKGROUND_GRID, 3)).astype(np.float32)
     if not texture:
         grid[:] = grid.mean(axis=(1, 2), keepdims=True)
@@ -139,7 +139,7 @@ def load_hard_shapes(
     for size, stream in zip((num_train, num_val, num_test),
                             np.random.SeedSequence([int(seed), 6]).spawn(3), strict=True):
         rng = np.random.default_rng(stream)
-        y = _balanced_labels(int(size), len(SHAPE_CLASSES), rng)
+        y = balanced_labels(int(size), len(SHAPE_CLASSES), rng)
         splits += [draw_hard_shapes(y, rng), y]
     return ShapesDataset(*splits)
 

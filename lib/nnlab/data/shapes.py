@@ -93,7 +93,7 @@ _MASKS: tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], ...] = (
 def _draw_shapes(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Images ``(N, 32, 32, 3)`` float32 of the shapes ``y`` (N,) at random poses and colours."""
     n = len(y)
-    pose = _draw_poses(n, rng)
+    pose = draw_poses(n, rng)
     background = rng.uniform(0.0, 0.45, size=(n, 1, 1, 3)).astype(np.float32)
     foreground = rng.uniform(0.55, 1.0, size=(n, 1, 1, 3)).astype(np.float32)
     mask = shape_masks(y, *pose)
@@ -105,8 +105,8 @@ def _draw_shapes(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(images, 0.0, 1.0, out=images)
 
 
-def _draw_poses(n: int, rng: np.random.Generator,
-                max_shift: float = MAX_SHIFT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_poses(n: int, rng: np.random.Generator,
+               max_shift: float = MAX_SHIFT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random radius ``(n,)``, centre ``(n, 2)`` and angle ``(n,)`` of ``n`` shapes (float32)."""
     radius = rng.uniform(RADIUS[0], RADIUS[1], size=n).astype(np.float32)
     room = np.minimum(max_shift, IMAGE_SIZE / 2 - 1 - radius)[:, None]  # stay inside the image
@@ -135,7 +135,7 @@ def shape_masks(y: np.ndarray, radius: np.ndarray, centre: np.ndarray,
     return mask
 
 
-def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.ndarray:
+def balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.ndarray:
     """``(n,)`` int64 labels, each class ``n // num_classes`` or one more times, shuffled."""
     return rng.permutation(np.arange(n, dtype=np.int64) % num_classes)
 
@@ -178,7 +178,7 @@ def load_shapes(
     for size, stream in zip((num_train, num_val, num_test),
                             np.random.SeedSequence(int(seed)).spawn(3), strict=True):
         rng = np.random.default_rng(stream)
-        y = _balanced_labels(int(size), len(SHAPE_CLASSES), rng)
+        y = balanced_labels(int(size), len(SHAPE_CLASSES), rng)
         splits += [_draw_shapes(y, rng), y]
     return ShapesDataset(*splits)
 

@@ -160,31 +160,20 @@ def explorer(
         import matplotlib.pyplot as plt
         from IPython.display import display
 
+        # our figures bypass pyplot: creating one through it loads the notebook's backend, which
+        # tells IPython how to show a Figure (inline: as a PNG; else only "<Figure size …>")
+        plt.close(plt.figure())
         figure = draw(**defaults)
         display(figure)
-        plt.close(figure)
+        plt.close(figure)  # a pyplot figure would be shown again at the end of the cell
         return Explorer(name, figure=figure)
 
     import ipywidgets as w
-    import matplotlib.pyplot as plt
     from IPython.display import display
 
     widgets = {key: _make_widget(key, control) for key, control in controls.items()}
     output = w.Output()
-
-    def redraw(**values: Any) -> None:
-        try:
-            figure = draw(**values)
-        except Exception as error:  # say so in the output: an exception in a callback is invisible
-            with output:
-                output.clear_output(wait=True)
-                print(f"cannot draw these settings: {type(error).__name__}: {error}")
-            return
-        with output:
-            output.clear_output(wait=True)
-            display(figure)
-        plt.close(figure)
-
+    redraw = _live_redraw(draw, output)
     for widget in widgets.values():
         widget.observe(lambda change: redraw(**{k: v.value for k, v in widgets.items()}),
                        names="value")
@@ -196,6 +185,40 @@ def explorer(
     return Explorer(name, widget=box, controls=widgets)
 
 
+def _live_redraw(draw: Callable[..., Any], output: Any) -> Callable[..., None]:
+    """A callback that draws ``draw(**values)`` into an Image widget shown in ``output``.
+
+    The Image widget is displayed once; each redraw only replaces its PNG bytes (one binary
+    comm message), which is what keeps a slider move under 100 ms (see
+    :mod:`nnlab.widgets.live`). An error replaces the image by a message saying what failed.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from nnlab.widgets.live import render_png
+
+    image = w.Image(format="png")
+    shown = {"image": False}
+
+    def redraw(**values: Any) -> None:
+        try:
+            figure = draw(**values)
+            image.value = render_png(figure)
+        except Exception as error:  # say so in the output: an exception in a callback is invisible
+            with output:
+                output.clear_output(wait=True)
+                print(f"cannot draw these settings: {type(error).__name__}: {error}")
+            shown["image"] = False
+            return
+        plt.close(figure)  # a no-op for a View's figure; frees a pyplot figure from a plain draw
+        if not shown["image"]:
+            with output:
+                output.clear_output(wait=True)
+                display(image)
+            shown["image"] = True
+
+    return redraw
 
 
 def __getattr__(name: str) -> Any:

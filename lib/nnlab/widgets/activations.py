@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
+from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: a parameter-free activation's slider value (the slider is disabled for it).
 _NO_PARAMETER = 0.0
@@ -58,26 +63,43 @@ def activation_curve(name: str, parameter: float, x_range: float, points: int = 
     return x.detach().numpy(), y.detach().numpy(), grad.numpy()
 
 
-def _draw_activation(activation: str, parameter: float, x_range: float):
-    import matplotlib.pyplot as plt
+class _ActivationView(View):
+    """f (left) and f′ (right) of one activation; a redraw moves the two curves and retitles."""
 
-    x, y, dy = activation_curve(activation, parameter, x_range)
-    label = _activation_table()[activation][1]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    left.plot(x, y, color="C0")
-    left.set_title(f"{activation}" + (f"  ({label} = {parameter:.3g})" if label else ""))
-    right.plot(x, dy, color="C1")
-    right.set_title(figure_text(Text("derivative f′(x)", "导数 f′(x)")))
-    for ax in (left, right):
-        ax.axhline(0, color="0.7", lw=0.8)
-        ax.axvline(0, color="0.7", lw=0.8)
-        ax.grid(alpha=0.3)
-        ax.set_xlabel("x")
-    saturated = float((abs(dy) < 1e-3).mean())
-    figure.suptitle(figure_text(Text(f"saturated (|f′| < 0.001) on {saturated:.0%} of the range",
-                                     f"饱和（|f′| < 0.001）的区间占 {saturated:.0%}")), fontsize=10)
-    figure.tight_layout()
-    return figure
+    figsize = (9.0, 3.2)
+
+    def build(self, figure: Figure, activation: str, parameter: float, x_range: float) -> None:
+        left, right = self.axes = figure.subplots(1, 2)
+        self.curves = (left.plot([], [], color="C0")[0], right.plot([], [], color="C1")[0])
+        right.set_title(figure_text(Text("derivative f′(x)", "导数 f′(x)")), y=1.0)
+        for ax in (left, right):
+            ax.axhline(0, color="0.7", lw=0.8)
+            ax.axvline(0, color="0.7", lw=0.8)
+            ax.grid(alpha=0.3)
+            ax.set_xlabel("x")
+        self.suptitle = figure.suptitle("", fontsize=10)
+        self.update(activation, parameter, x_range)
+        figure.tight_layout()  # once: the margins stay for every later redraw
+
+    def update(self, activation: str, parameter: float, x_range: float) -> None:
+        x, y, dy = activation_curve(activation, parameter, x_range)
+        label = _activation_table()[activation][1]
+        for ax, curve, values in zip(self.axes, self.curves, (y, dy), strict=True):
+            curve.set_data(x, values)
+            ax.autoscale()  # the previous redraw froze the limits
+            ax.relim()
+            ax.autoscale_view()
+            fix_limits_and_ticks(ax)  # fixed ticks: no tick locator on each layout pass
+        # a fixed title height: matplotlib need not measure the axes to place the title
+        self.axes[0].set_title(f"{activation}" + (f"  ({label} = {parameter:.3g})" if label else ""), y=1.0)
+        saturated = float((abs(dy) < 1e-3).mean())
+        self.suptitle.set_text(figure_text(Text(f"saturated (|f′| < 0.001) on {saturated:.0%} of the range",
+                                                f"饱和（|f′| < 0.001）的区间占 {saturated:.0%}")))
+
+
+def _draw_activation(activation: str, parameter: float, x_range: float) -> Figure:
+    """A new figure of f and f′ (what the static explorer shows)."""
+    return _ActivationView().draw(activation=activation, parameter=parameter, x_range=x_range)
 
 
 def _parameter_label(label: str | None) -> str:
@@ -107,13 +129,14 @@ def activation_explorer(activation: str = "sigmoid") -> Explorer:
     if activation not in table:
         raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(table)}")
     shown = {"activation": activation}
+    view = _ActivationView()
 
-    def draw(activation: str, parameter: float, x_range: float):
+    def draw(activation: str, parameter: float, x_range: float) -> Figure:
         if activation != shown["activation"]:
             # A new activation starts from its default; the slider is reset to it right after.
             shown["activation"] = activation
             parameter = table[activation][2]
-        return _draw_activation(activation, parameter, x_range)
+        return view.draw(activation=activation, parameter=parameter, x_range=x_range)
 
     _, label, default = table[activation]
     controls = {

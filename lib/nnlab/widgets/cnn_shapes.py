@@ -10,12 +10,18 @@ output through those Jacobians.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.widgets import Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -130,70 +136,114 @@ def _measure(in_size: int, kernel_size: int, stride: int, padding: int, dilation
                     receptive_field, field_pixels)
 
 
+#: rows of the 1-D picture are _GAP apart; each position is a square of side _SIZE.
+_GAP, _SIZE = 1.8, 0.8
 _COLOURS = {"pad": "#d0d7de", "cell": "white", "field": "#f0a030", "chosen": "#1f6feb",
             "unit_field": "#9ec5fe"}
 
 
+class _ConvView(View):
+    """The 1-D stack and the 2-D field; a redraw clears the figure and draws both again.
+
+    The number of cells, rows and lines follows every control.
+    """
+
+    figsize = (11.0, 4.4)
+
+    def build(self, figure: Figure, **settings: int) -> None:
+        _draw_conv_into(figure, **settings)
+
+
 def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,
-               layers: int, position: int):
-    import matplotlib.pyplot as plt
+               layers: int, position: int) -> Figure:
+    """A new figure of the convolution explorer (what the static explorer shows)."""
+    return _ConvView().draw(in_size=in_size, kernel_size=kernel_size, stride=stride, padding=padding,
+                            dilation=dilation, layers=layers, position=position)
+
+
+def _draw_conv_into(figure: Figure, in_size: int, kernel_size: int, stride: int, padding: int,
+                    dilation: int, layers: int, position: int) -> None:
+    g = conv_geometry(in_size, kernel_size, stride, padding, dilation, layers, position)
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
+    # fixed margins: tight_layout measured every tick and label again on each redraw (half its time)
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.03, top=0.84, wspace=0.06)
+    _draw_stack(left, g, padding)
+    sizes = " → ".join(str(n) for n in [in_size, *g.out_sizes])
+    left.set_title(figure_text(Text(f"1-D: sizes {sizes}", f"一维：尺寸 {sizes}"))
+                   + (f"\n{g.error}" if g.error else ""), fontsize=9,
+                   color="#cf222e" if g.error else "black")
+    _draw_field(right, g, in_size, padding)
+    setting = Text(
+        f"{layers} layer(s) of kernel {kernel_size}, stride {stride}, padding {padding}, dilation {dilation}",
+        f"{layers} 层，卷积核 {kernel_size}，步长 {stride}，填充 {padding}，膨胀率 {dilation}")
+    reach = Text(f"  —  receptive field on the input: {g.receptive_field} positions "
+                 f"({g.field_pixels} real, {g.receptive_field - g.field_pixels} padding or gaps)",
+                 f"  —  对输入的感受野：{g.receptive_field} 个位置"
+                 f"（{g.field_pixels} 个真实像素，{g.receptive_field - g.field_pixels} 个填充或空隙）")
+    figure.suptitle(figure_text(setting + reach if g.taps else setting), fontsize=10, y=0.99)
+
+
+def _cells(ax: Axes, xs: np.ndarray, y: float, colours: list[str], hatched: np.ndarray) -> None:
+    """One row of squares (padding hatched) as two collections: hundreds of patches draw slowly."""
+    from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
-    g = conv_geometry(in_size, kernel_size, stride, padding, dilation, layers, position)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.7, 1]})
-    gap = 1.8
-    size = 0.8
+    for which, hatch in ((~hatched, None), (hatched, "//")):
+        if which.any():
+            squares = [Rectangle((x - _SIZE / 2, y - _SIZE / 2), _SIZE, _SIZE) for x in xs[which]]
+            ax.add_collection(PatchCollection(squares, facecolors=[c for c, w in zip(colours, which) if w],
+                                              edgecolors="0.4", linewidths=0.8, hatch=hatch))
+
+
+def _draw_stack(left: Axes, g: Geometry, padding: int) -> None:
+    """The 1-D picture: each layer's padded input, the chosen output and the lines it reads along."""
+    from matplotlib.collections import LineCollection
+
     for r, row in enumerate(g.rows):
-        y = r * gap
-        for x, pad, hit in zip(row.x, row.pad, row.in_field):
-            colour = _COLOURS["pad"] if pad else _COLOURS["cell"]
-            if hit:
-                colour = _COLOURS["field"] if r == 0 else _COLOURS["unit_field"]
-            left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, facecolor=colour,
-                                     edgecolor="0.4", hatch="//" if pad else None, lw=0.8))
+        hit_colour = _COLOURS["field"] if r == 0 else _COLOURS["unit_field"]
+        colours = [hit_colour if hit else _COLOURS["pad"] if pad else _COLOURS["cell"]
+                   for pad, hit in zip(row.pad, row.in_field)]
+        _cells(left, row.x, r * _GAP, colours, row.pad)
         label = Text("input", "输入") if r == 0 else Text(f"layer {r}", f"第 {r} 层")
         label += Text(f"\n(pad {padding})", f"\n（填充 {padding}）")
-        left.text(row.x.min() - 1.0, y, figure_text(label),
-                  ha="right", va="center", fontsize=8)
+        left.text(row.x.min() - 1.0, r * _GAP, figure_text(label), ha="right", va="center", fontsize=8)
+    segments = []
     for layer, reads in enumerate(g.taps):
         lower = g.rows[layer]
         upper_x = g.rows[layer + 1].x[~g.rows[layer + 1].pad] if layer + 1 < len(g.rows) else g.top_x
         upper_hit = (g.rows[layer + 1].in_field[~g.rows[layer + 1].pad]
                      if layer + 1 < len(g.rows) else g.top_field)
-        for j in np.flatnonzero(upper_hit):
-            for t in np.flatnonzero(reads[j]):
-                left.plot([upper_x[j], lower.x[t]], [(layer + 1) * gap - size / 2, layer * gap + size / 2],
-                          color=_COLOURS["chosen"], lw=0.8, alpha=0.7)
+        segments += [[(upper_x[j], (layer + 1) * _GAP - _SIZE / 2), (lower.x[t], layer * _GAP + _SIZE / 2)]
+                     for j in np.flatnonzero(upper_hit) for t in np.flatnonzero(reads[j])]
+    left.add_collection(LineCollection(segments, colors=_COLOURS["chosen"], linewidths=0.8, alpha=0.7))
     if g.taps and len(g.rows) == len(g.taps):
-        y = len(g.taps) * gap
-        for x, hit in zip(g.top_x, g.top_field):
-            left.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, edgecolor="0.4", lw=0.8,
-                                     facecolor=_COLOURS["chosen"] if hit else _COLOURS["cell"]))
+        y = len(g.taps) * _GAP
+        _cells(left, g.top_x, y, [_COLOURS["chosen"] if hit else _COLOURS["cell"] for hit in g.top_field],
+               np.zeros(len(g.top_x), bool))
         left.text(g.top_x.min() - 1.0, y, figure_text(Text(f"layer {len(g.taps)}\noutput",
                                                            f"第 {len(g.taps)} 层\n输出")),
                   ha="right", va="center", fontsize=8)
     xs = np.concatenate([row.x for row in g.rows])
     left.set_xlim(xs.min() - 4.5, xs.max() + 1)
-    left.set_ylim(-1, max(len(g.rows), len(g.taps) + 1) * gap - 0.6)
+    left.set_ylim(-1, max(len(g.rows), len(g.taps) + 1) * _GAP - 0.6)
     left.set_aspect("equal")
     left.axis("off")
-    sizes = " → ".join(str(n) for n in [in_size, *g.out_sizes])
-    left.set_title(figure_text(Text(f"1-D: sizes {sizes}", f"一维：尺寸 {sizes}"))
-                   + (f"\n{g.error}" if g.error else ""), fontsize=9,
-                   color="#cf222e" if g.error else "black")
 
+
+def _draw_field(right: Axes, g: Geometry, in_size: int, padding: int) -> None:
+    """The 2-D picture: the padded square input, the receptive field in orange."""
     row0 = g.rows[0]
-    grid = np.ones((len(row0.x), len(row0.x), 3))
-    pad2 = row0.pad[:, None] | row0.pad[None, :]
-    grid[pad2] = (0.82, 0.84, 0.87)
-    hit2 = row0.in_field[:, None] & row0.in_field[None, :]
-    grid[hit2] = (0.94, 0.63, 0.19)
     n = len(row0.x)
+    grid = np.ones((n, n, 3))
+    grid[row0.pad[:, None] | row0.pad[None, :]] = (0.82, 0.84, 0.87)
+    grid[row0.in_field[:, None] & row0.in_field[None, :]] = (0.94, 0.63, 0.19)
     right.imshow(grid, extent=(-0.5, n - 0.5, n - 0.5, -0.5))
-    right.set_xticks(np.arange(-0.5, n, 1), minor=True)
-    right.set_yticks(np.arange(-0.5, n, 1), minor=True)
-    right.grid(which="minor", color="0.6", lw=0.4)
-    right.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    # cell borders as two line sets: as minor ticks' grid lines they cost a tick object each
+    edges = np.arange(-0.5, n, 1)
+    right.hlines(edges, -0.5, n - 0.5, color="0.6", lw=0.4, zorder=1.5)
+    right.vlines(edges, -0.5, n - 0.5, color="0.6", lw=0.4, zorder=1.5)
+    right.set_xticks([])
+    right.set_yticks([])
     if g.taps:
         top = g.out_sizes[-1]
         chosen = int(np.flatnonzero(g.top_field)[0])
@@ -205,16 +255,6 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
     else:
         right.set_title(figure_text(Text(f"2-D: input {in_size}×{in_size} + padding {padding}",
                                          f"二维：输入 {in_size}×{in_size} + 填充 {padding}")), fontsize=9)
-    setting = Text(
-        f"{layers} layer(s) of kernel {kernel_size}, stride {stride}, padding {padding}, dilation {dilation}",
-        f"{layers} 层，卷积核 {kernel_size}，步长 {stride}，填充 {padding}，膨胀率 {dilation}")
-    reach = Text(f"  —  receptive field on the input: {g.receptive_field} positions "
-                 f"({g.field_pixels} real, {g.receptive_field - g.field_pixels} padding or gaps)",
-                 f"  —  对输入的感受野：{g.receptive_field} 个位置"
-                 f"（{g.field_pixels} 个真实像素，{g.receptive_field - g.field_pixels} 个填充或空隙）")
-    figure.suptitle(figure_text(setting + reach if g.taps else setting), fontsize=10, y=0.99)
-    figure.tight_layout(rect=(0, 0, 1, 0.93))
-    return figure
 
 
 def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padding: int = 1,
@@ -237,4 +277,4 @@ def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padd
         "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
         "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
     }
-    return explorer(_draw_conv, controls, name="conv")
+    return explorer(_ConvView().draw, controls, name="conv")

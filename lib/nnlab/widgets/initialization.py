@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: weight-scale modes: a fixed std from the slider, or a std computed from the fan-in.
 SCALE_MODES = ("fixed", "xavier", "kaiming")
@@ -99,50 +103,87 @@ def _standard_normals(width: int, batch_size: int, seed: int, depth: int) -> tup
     return _standard_normal_draws(width, batch_size, seed, max(depth, 10))
 
 
-def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int,
-               width: int = 512, batch_size: int = 16):
-    import matplotlib.pyplot as plt
+class _InitView(View):
+    """The per-layer histograms of :func:`init_activations`.
+
+    The panels follow the depth: a new depth clears the figure and lays out the panels
+    again; any other control only changes each panel's histogram, ticks and title.
+    """
+
+    def __init__(self, width: int = 512, batch_size: int = 16) -> None:
+        super().__init__()
+        self.width, self.batch_size = width, batch_size
+
+    def build(self, figure: Figure, activation: str, scale_mode: str, weight_scale: float,
+              depth: int) -> None:
+        ncols = depth if depth <= 6 else 5
+        nrows = math.ceil(depth / ncols)
+        height = 1.9 * nrows + 0.5
+        figure.set_size_inches(2.0 * ncols + 0.4, height)
+        axes = figure.subplots(nrows, ncols, squeeze=False).flat
+        # fixed margins (tight_layout would double the redraw time)
+        figure.subplots_adjust(left=0.03, right=0.98, bottom=0.3 / height, top=1 - 0.95 / height,
+                               wspace=0.12, hspace=0.75)
+        self.depth = depth
+        self.panels = [(ax, ax.stairs([0], [0, 1], fill=True, color="C0")) for ax in axes[:depth]]
+        for ax, _ in self.panels:
+            ax.tick_params(labelsize=7)
+            ax.set_yticks([])
+        for ax in axes[depth:]:
+            ax.set_visible(False)
+        self.suptitle = figure.suptitle("", fontsize=9)
+        self.update(activation, scale_mode, weight_scale, depth)
+
+    def update(self, activation: str, scale_mode: str, weight_scale: float, depth: int) -> None:
+        if int(depth) != self.depth:
+            super().update(activation=activation, scale_mode=scale_mode, weight_scale=weight_scale,
+                           depth=int(depth))
+            return
+        hs = init_activations(activation, scale_mode, weight_scale, self.depth, width=self.width,
+                              batch_size=self.batch_size)
+        edges, ticks = _edges_and_ticks(activation, hs)
+        for (ax, stairs), (layer, h) in zip(self.panels, enumerate(hs, start=1), strict=True):
+            counts, _ = np.histogram(np.clip(h, edges[0], edges[-1]), bins=edges)
+            stairs.set_data(counts, edges)
+            span = edges[-1] - edges[0]
+            ax.set_xlim(edges[0] - 0.05 * span, edges[-1] + 0.05 * span)  # autoscaling's 5% margins
+            ax.set_ylim(0, max(int(counts.max()), 1) * 1.05)
+            # a fixed title height and a few fixed ticks: matplotlib need not measure the axes to
+            # place the title, nor run a tick locator each time it lays the panel out
+            ax.set_title(figure_text(Text(f"Layer {layer}", f"第 {layer} 层")) + f"\nmean={h.mean():.2f}"
+                         f"\nstd={h.std():.2f}", fontsize=8, y=1.0)
+            ax.set_xticks(ticks)
+        self.suptitle.set_text(f"{activation}, {_rule(scale_mode, weight_scale, self.width)}; "
+                               + figure_text(Text(f"width {self.width}, batch {self.batch_size}",
+                                                  f"宽度 {self.width}，批大小 {self.batch_size}")))
+
+
+def _edges_and_ticks(activation: str, hs: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
+    """Shared histogram bins (tanh: [-1, 1]; relu: up to the 99.9th percentile) and x ticks."""
     from matplotlib.ticker import MaxNLocator
 
-    hs = init_activations(activation, scale_mode, weight_scale, depth, width=width, batch_size=batch_size)
-    ncols = len(hs) if len(hs) <= 6 else 5
-    nrows = math.ceil(len(hs) / ncols)
-    height = 1.9 * nrows + 0.5
-    figure, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols + 0.4, height), squeeze=False)
-    # fixed margins (tight_layout would double the redraw time)
-    figure.subplots_adjust(left=0.03, right=0.98, bottom=0.3 / height, top=1 - 0.95 / height,
-                           wspace=0.12, hspace=0.75)
     if activation == "tanh":
-        edges, ticks = np.linspace(-1.0, 1.0, 41), [-1.0, 0.0, 1.0]
-    else:
-        top = max(float(np.quantile(h, 0.999)) for h in hs)
-        edges = np.linspace(0.0, top if top > 0 else 1.0, 41)
-        ticks = [t for t in MaxNLocator(3).tick_values(0.0, edges[-1]) if t <= edges[-1] * 1.001]
-    for ax, (layer, h) in zip(axes.flat, enumerate(hs, start=1)):
-        counts, _ = np.histogram(np.clip(h, edges[0], edges[-1]), bins=edges)
-        ax.stairs(counts, edges, fill=True, color="C0")
-        # a fixed title height and a few fixed ticks: matplotlib need not measure the axes to
-        # place the title, nor run a tick locator each time it lays the panel out
-        ax.set_title(figure_text(Text(f"Layer {layer}", f"第 {layer} 层")) + f"\nmean={h.mean():.2f}"
-                     f"\nstd={h.std():.2f}", fontsize=8, y=1.0)
-        ax.set_xticks(ticks)
-        ax.tick_params(labelsize=7)
-        ax.set_yticks([])
-    for ax in axes.flat[len(hs):]:
-        ax.set_visible(False)
+        return np.linspace(-1.0, 1.0, 41), [-1.0, 0.0, 1.0]
+    top = max(float(np.quantile(h, 0.999)) for h in hs)
+    edges = np.linspace(0.0, top if top > 0 else 1.0, 41)
+    return edges, [t for t in MaxNLocator(3).tick_values(0.0, edges[-1]) if t <= edges[-1] * 1.001]
+
+
+def _rule(scale_mode: str, weight_scale: float, width: int) -> str:
+    """How the weights are scaled, for the title."""
     if scale_mode == "fixed":
         gain = weight_scale * math.sqrt(width)
-        rule = (f"W = {weight_scale:.3g}·randn: std·√Din = {gain:.2f}"
+        return (f"W = {weight_scale:.3g}·randn: std·√Din = {gain:.2f}"
                 + figure_text(Text(f" (like {gain / 64:.3g}·randn at the lecture's width 4096)",
                                    f"（相当于讲义中宽度 4096 时的 {gain / 64:.3g}·randn）")))
-    elif scale_mode == "xavier":
-        rule = "Xavier: std = 1/√Din"
-    else:
-        rule = "Kaiming: std = √(2/Din)"
-    figure.suptitle(f"{activation}, {rule}; " + figure_text(Text(f"width {width}, batch {batch_size}",
-                                                                 f"宽度 {width}，批大小 {batch_size}")),
-                    fontsize=9)
-    return figure
+    return "Xavier: std = 1/√Din" if scale_mode == "xavier" else "Kaiming: std = √(2/Din)"
+
+
+def _draw_init(activation: str, scale_mode: str, weight_scale: float, depth: int,
+               width: int = 512, batch_size: int = 16) -> Figure:
+    """A new figure of the init explorer (what the static explorer shows)."""
+    return _InitView(width, batch_size).draw(activation=activation, scale_mode=scale_mode,
+                                             weight_scale=weight_scale, depth=int(depth))
 
 
 def init_explorer(
@@ -176,7 +217,10 @@ def init_explorer(
         "depth": Slider(depth, 1, 10, 1, "depth · 层数", integer=True),
     }
 
-    def draw(activation: str, scale_mode: str, weight_scale: float, depth: int):
-        return _draw_init(activation, scale_mode, weight_scale, int(depth), width=width)
+    view = _InitView(width)
+
+    def draw(activation: str, scale_mode: str, weight_scale: float, depth: int) -> Figure:
+        return view.draw(activation=activation, scale_mode=scale_mode, weight_scale=weight_scale,
+                         depth=int(depth))
 
     return explorer(draw, controls, name="initialization")

@@ -12,7 +12,7 @@ so the viewer works before you implement the exercises.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -212,57 +213,101 @@ class _ViewerData:
         return self._histograms[method]
 
 
-def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> Figure:
-    import matplotlib.pyplot as plt
+class _ViewerView(View):
+    """The viewer's five panels: the image, what is subtracted, the result, two histograms.
 
-    X, stats, labels = data.X, data.stats, data.labels
-    index = int(np.clip(index, 0, len(X) - 1))
-    image = np.asarray(X[index], dtype=np.float64)
-    after = apply_method(image, method, stats)
-    figure = plt.figure(figsize=(10, 6.2))
-    # fixed margins (tight_layout would lay every label out once more on each redraw)
-    grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0), left=0.065, right=0.985, bottom=0.08,
-                               top=0.84, hspace=0.22, wspace=0.9)
-    panels = [figure.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3)]
-    grey = {"cmap": "gray"} if X.shape[-1] == 1 else {}
+    A new method clears the figure and draws it again (the middle panel changes kind); a new
+    image or histogram scope changes the two pictures, the histograms and the titles in place.
+    """
 
-    def show(ax: Axes, picture: np.ndarray, title: str) -> None:
-        ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, vmin=0, vmax=1, **grey)
-        ax.set_title(title, fontsize=9, y=1.0)
-        ax.axis("off")
+    figsize = (10.0, 6.2)
 
-    name = f" ({labels[index]})" if labels else ""
-    show(panels[0], np.clip(image, 0.0, 1.0), _t(f"image {index}", f"图像 {index}") + name)
-    if method == "none":
-        panels[1].text(0.5, 0.5, _t("nothing subtracted", "未减去任何值"), ha="center", va="center")
-        panels[1].axis("off")
-    elif method == "mean_image":
-        show(panels[1], for_display(stats["mean_image"]),
-             _t("subtracted: mean image\n(rescaled)", "减去：平均图像\n（已缩放）"))
-    else:
-        swatch = np.broadcast_to(stats["channel_mean"], image.shape)
-        title = _t("subtracted: per-channel mean\n", "减去：逐通道均值\n") + " ".join(
-            f"{v:.2f}" for v in stats["channel_mean"])
-        if method == "channel_mean_std":
-            title += _t("\ndivided by std ", "\n除以标准差 ") + " ".join(
-                f"{v:.2f}" for v in stats["channel_std"])
-        show(panels[1], np.clip(swatch, 0.0, 1.0), title)
-    show(panels[2], for_display(after),
-         _t("after, rescaled to [0, 1]\nfor display", "处理后\n（缩放到 [0, 1] 显示）"))
+    def __init__(self, data: _ViewerData) -> None:
+        super().__init__()
+        self.data = data
 
+    def build(self, figure: Figure, index: int, method: str, histogram: str) -> None:
+        self.method, content = method, _content(self.data, index, method, histogram)
+        # fixed margins (tight_layout would lay every label out once more on each redraw)
+        grid = figure.add_gridspec(2, 6, height_ratios=(1.1, 1.0), left=0.065, right=0.985, bottom=0.08,
+                                   top=0.84, hspace=0.22, wspace=0.9)
+        panels = [figure.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3)]
+        for ax, picture, title in ((panels[0], *content["image"]), (panels[2], *content["after"])):
+            _show(ax, picture, title)
+        _show_subtracted(panels[1], self.data.stats, method, content["image"][0].shape)
+        self.pictures = (panels[0], panels[2])
+        self.histograms = [figure.add_subplot(grid[1, column]) for column in (slice(0, 3), slice(3, 6))]
+        for ax, (histograms, title) in zip(self.histograms, content["histograms"], strict=True):
+            _draw_channel_histograms(ax, *histograms, title)
+            fix_limits_and_ticks(ax)
+        figure.suptitle(figure_text(_FORMULAS[method]), fontsize=11)
+
+    def update(self, index: int, method: str, histogram: str) -> None:
+        if method != self.method:
+            super().update(index=index, method=method, histogram=histogram)
+            return
+        content = _content(self.data, index, method, histogram)
+        for ax, (picture, title) in zip(self.pictures, (content["image"], content["after"]), strict=True):
+            ax.images[0].set_data(picture[..., 0] if picture.shape[-1] == 1 else picture)
+            ax.set_title(title, fontsize=9, y=1.0)
+        for ax, ((counts, edges, labels), title) in zip(self.histograms, content["histograms"], strict=True):
+            for steps, channel_counts in zip(ax.patches, counts, strict=True):
+                steps.set_data(channel_counts, edges)
+            for text, label in zip(ax.get_legend().get_texts(), labels, strict=True):
+                text.set_text(label)
+            ax.set_title(title, fontsize=10, y=1.0)
+            ax.autoscale()  # the previous redraw froze the limits
+            ax.relim()
+            ax.autoscale_view()
+            fix_limits_and_ticks(ax)
+
+
+def _content(data: _ViewerData, index: int, method: str, histogram: str) -> dict[str, Any]:
+    """What the viewer shows for these controls: pictures and histograms, each with its title."""
+    index = int(np.clip(index, 0, len(data.X) - 1))
+    image = np.asarray(data.X[index], dtype=np.float64)
+    after = apply_method(image, method, data.stats)
     if histogram == "dataset":
         before, after_histograms = data.dataset_histograms("none"), data.dataset_histograms(method)
         scope = _t(f"dataset ({len(data.sample)} images)", f"数据集（{len(data.sample)} 张图像）")
     else:
         before, after_histograms = _channel_histograms(image), _channel_histograms(after)
         scope = _t(f"image {index}", f"图像 {index}")
-    for column, histograms, title in ((slice(0, 3), before, _t("before: ", "处理前：") + scope),
-                                      (slice(3, 6), after_histograms, _t("after: ", "处理后：") + scope)):
-        ax = figure.add_subplot(grid[1, column])
-        _draw_channel_histograms(ax, *histograms, title)
-        fix_limits_and_ticks(ax)
-    figure.suptitle(figure_text(_FORMULAS[method]), fontsize=11)
-    return figure
+    name = f" ({data.labels[index]})" if data.labels else ""
+    return {"image": (np.clip(image, 0.0, 1.0), _t(f"image {index}", f"图像 {index}") + name),
+            "after": (for_display(after), _t("after, rescaled to [0, 1]\nfor display",
+                                             "处理后\n（缩放到 [0, 1] 显示）")),
+            "histograms": ((before, _t("before: ", "处理前：") + scope),
+                           (after_histograms, _t("after: ", "处理后：") + scope))}
+
+
+def _show(ax: Axes, picture: np.ndarray, title: str) -> None:
+    grey = {"cmap": "gray"} if picture.shape[-1] == 1 else {}
+    ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, vmin=0, vmax=1, **grey)
+    ax.set_title(title, fontsize=9, y=1.0)
+    ax.axis("off")
+
+
+def _show_subtracted(ax: Axes, stats: Mapping[str, np.ndarray], method: str, shape: tuple[int, ...]) -> None:
+    """The middle panel: what ``method`` subtracts (and divides by)."""
+    if method == "none":
+        ax.text(0.5, 0.5, _t("nothing subtracted", "未减去任何值"), ha="center", va="center")
+        ax.axis("off")
+    elif method == "mean_image":
+        _show(ax, for_display(stats["mean_image"]), _t("subtracted: mean image\n(rescaled)",
+                                                       "减去：平均图像\n（已缩放）"))
+    else:
+        title = _t("subtracted: per-channel mean\n", "减去：逐通道均值\n") + " ".join(
+            f"{v:.2f}" for v in stats["channel_mean"])
+        if method == "channel_mean_std":
+            title += _t("\ndivided by std ", "\n除以标准差 ") + " ".join(
+                f"{v:.2f}" for v in stats["channel_std"])
+        _show(ax, np.clip(np.broadcast_to(stats["channel_mean"], shape), 0.0, 1.0), title)
+
+
+def _draw_viewer(data: _ViewerData, index: int, method: str, histogram: str) -> Figure:
+    """A new figure of the viewer (what the static viewer shows)."""
+    return _ViewerView(data).draw(index=index, method=method, histogram=histogram)
 
 
 def preprocessing_viewer(
@@ -306,11 +351,7 @@ def preprocessing_viewer(
     if y is not None:
         labels = [class_names[int(label)] if class_names is not None else str(int(label)) for label in y]
 
-    data = _ViewerData(X, statistics, labels)
-
-    def draw(index: int, method: str, histogram: str) -> Figure:
-        return _draw_viewer(data, index, method, histogram)
-
+    view = _ViewerView(_ViewerData(X, statistics, labels))
     controls = {
         "index": Slider(int(np.clip(index, 0, len(X) - 1)), 0, len(X) - 1, 1, "image · 图像编号",
                         integer=True),
@@ -319,4 +360,4 @@ def preprocessing_viewer(
                                       ("whole dataset · 整个数据集", "dataset")),
                             "histograms of · 直方图范围"),
     }
-    return explorer(draw, controls, name="preprocessing")
+    return explorer(view.draw, controls, name="preprocessing")

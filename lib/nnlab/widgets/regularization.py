@@ -8,7 +8,7 @@ so they work before you implement anything.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,10 @@ from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
+from nnlab.widgets.live import View
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # --------------------------------------------------------------------------- dropout
 
@@ -82,56 +86,84 @@ def _t(english: str, chinese: str) -> str:
     return figure_text(Text(english, chinese))
 
 
-def _draw_dropout(p_drop: float, mode: str) -> Any:
-    import matplotlib.pyplot as plt
+class _DropoutView(View):
+    """Histograms of one train-mode pass and of test mode (left), per-unit means (right).
 
-    values = dropout_activations(p_drop, mode)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    # fixed margins: tight_layout lays every label out once more (and doubled the redraw time)
-    figure.subplots_adjust(left=0.065, right=0.985, bottom=0.15, top=0.9, wspace=0.28)
-    train, test = values["train"].ravel(), values["test"].ravel()
-    top = max(train.max(), test.max(), 1e-6)
-    bins = np.linspace(0, top, 50)
-    highest = 1
-    modes = ((test, "C0", _t("test mode", "测试模式")),
-             (train, "C1", _t("train mode (one mask)", "训练模式（一个掩码）")))
-    for data, colour, label in modes:
-        counts = np.histogram(data, bins=bins)[0]
-        highest = max(highest, int(counts.max()))
-        left.stairs(counts, bins, fill=True, alpha=0.55, color=colour, label=label)
-    left.axvline(test.mean(), color="C0", lw=2, label=_t("test mean", "测试均值") + f" {test.mean():.3f}")
-    left.axvline(train.mean(), color="C1", lw=2, ls="--",
-                 label=_t("train mean", "训练均值") + f" {train.mean():.3f}")
-    # log counts with plain labels at the powers of ten and no minor ticks: the default
-    # 10^k labels go through mathtext, and the ~30 minor ticks are laid out on every pass
-    left.set_yscale("log")
-    left.set_ylim(0.7, highest * 1.6)
-    decades = [10.0 ** k for k in range(int(np.log10(highest * 1.6)) + 1)]
-    left.set_yticks(decades, [f"{tick:g}" for tick in decades])
-    left.set_yticks([], minor=True)
-    fix_limits_and_ticks(left, x_bins=8, y_bins=None)
-    left.set_xlabel(_t("activation value", "激活值"))
-    left.set_ylabel(_t("count (log)", "计数（对数）"))
-    # a fixed title height: matplotlib need not measure the axes to place the title
-    zeros_train, zeros_test = np.mean(train == 0), np.mean(test == 0)
-    left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: " + _t(
-        f"zeros {zeros_train:.0%} in training, {zeros_test:.0%} at test",
-        f"训练时 {zeros_train:.0%} 为零，测试时 {zeros_test:.0%}"), fontsize=9, y=1.0)
-    left.legend(fontsize=7, loc="upper right")
-    lim = max(values["train_mean"].max(), values["test_mean"].max()) * 1.05 + 1e-6
-    right.plot([0, lim], [0, lim], color="0.6", lw=1, label="test = E[train]")
-    right.scatter(values["test_mean"], values["train_mean"], s=10, color="C3")
-    right.set_xlim(0, lim)
-    right.set_ylim(0, lim)
-    fix_limits_and_ticks(right, x_bins=6, y_bins=6)
-    right.set_xlabel(_t("test-mode activation (per unit)", "测试模式激活（每个单元）"))
-    right.set_ylabel(_t("train-mode activation\n(mean over 100 masks)", "训练模式激活\n（100 个掩码的均值）"))
-    ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)
-    right.set_title(f"E[train] / test = {ratio:.3f}" + (_t("  (mismatch!)", "（不一致！）")
-                                                         if abs(ratio - 1) > 0.02 else ""),
-                    fontsize=9, y=1.0)
-    right.legend(fontsize=7, loc="upper left")
-    return figure
+    A redraw moves the histogram steps, the mean lines, the scatter points and the limits,
+    and rewrites the titles and the legend's numbers.
+    """
+
+    figsize = (10.0, 3.6)
+
+    def build(self, figure: Figure, p_drop: float, mode: str) -> None:
+        left, right = self.axes = figure.subplots(1, 2)
+        # fixed margins: tight_layout lays every label out once more (and doubled the redraw time)
+        figure.subplots_adjust(left=0.08, right=0.985, bottom=0.15, top=0.9, wspace=0.28)
+        self.stairs = [left.stairs([1], [0, 1], fill=True, alpha=0.55, color=colour, label=label)
+                       for colour, label in (("C0", _t("test mode", "测试模式")),
+                                             ("C1", _t("train mode (one mask)", "训练模式（一个掩码）")))]
+        self.means = [left.axvline(0, color="C0", lw=2), left.axvline(0, color="C1", lw=2, ls="--")]
+        # log counts with plain labels at the powers of ten and no minor ticks: the default
+        # 10^k labels go through mathtext, and the ~30 minor ticks are laid out on every pass
+        left.set_yscale("log")
+        left.set_xlabel(_t("activation value", "激活值"))
+        left.set_ylabel(_t("count (log)", "计数（对数）"))
+        self.legend = left.legend([*self.stairs, *self.means], [""] * 4, fontsize=7, loc="upper right")
+        self.diagonal = right.plot([0, 1], [0, 1], color="0.6", lw=1, label="test = E[train]")[0]
+        self.points = right.scatter([], [], s=10, color="C3")
+        right.set_xlabel(_t("test-mode activation (per unit)", "测试模式激活（每个单元）"))
+        right.set_ylabel(_t("train-mode activation\n(mean over 100 masks)",
+                            "训练模式激活\n（100 个掩码的均值）"))
+        right.legend(fontsize=7, loc="upper left")
+        self.update(p_drop, mode)
+
+    def update(self, p_drop: float, mode: str) -> None:
+        values = dropout_activations(p_drop, mode)
+        self._update_histograms(values["train"].ravel(), values["test"].ravel(), p_drop, mode)
+        right = self.axes[1]
+        lim = max(values["train_mean"].max(), values["test_mean"].max()) * 1.05 + 1e-6
+        self.diagonal.set_data([0, lim], [0, lim])
+        self.points.set_offsets(np.column_stack([values["test_mean"], values["train_mean"]]))
+        right.set_xlim(0, lim)
+        right.set_ylim(0, lim)
+        fix_limits_and_ticks(right, x_bins=6, y_bins=6)
+        ratio = values["train_mean"].sum() / max(values["test_mean"].sum(), 1e-12)
+        # a fixed title height: matplotlib need not measure the axes to place the title
+        right.set_title(f"E[train] / test = {ratio:.3f}" + (_t("  (mismatch!)", "（不一致！）")
+                                                             if abs(ratio - 1) > 0.02 else ""),
+                        fontsize=9, y=1.0)
+
+    def _update_histograms(self, train: np.ndarray, test: np.ndarray, p_drop: float, mode: str) -> None:
+        left = self.axes[0]
+        top = max(train.max(), test.max(), 1e-6)
+        bins = np.linspace(0, top, 50)
+        highest = 1
+        for stairs, data in zip(self.stairs, (test, train), strict=True):
+            counts = np.histogram(data, bins=bins)[0]
+            highest = max(highest, int(counts.max()))
+            stairs.set_data(counts, bins)
+        for line, data in zip(self.means, (test, train), strict=True):
+            line.set_xdata([data.mean()] * 2)
+        labels = (_t("test mode", "测试模式"), _t("train mode (one mask)", "训练模式（一个掩码）"),
+                  _t("test mean", "测试均值") + f" {test.mean():.3f}",
+                  _t("train mean", "训练均值") + f" {train.mean():.3f}")
+        for text, label in zip(self.legend.get_texts(), labels, strict=True):
+            text.set_text(label)
+        left.set_xlim(-0.05 * top, 1.05 * top)  # what autoscaling gives (5% margins)
+        left.set_ylim(0.7, highest * 1.6)
+        decades = [10.0 ** k for k in range(int(np.log10(highest * 1.6)) + 1)]
+        left.set_yticks(decades, [f"{tick:g}" for tick in decades])
+        left.set_yticks([], minor=True)
+        fix_limits_and_ticks(left, x_bins=8, y_bins=None)
+        zeros_train, zeros_test = np.mean(train == 0), np.mean(test == 0)
+        left.set_title(f"{mode.split(' (')[0]}, p_drop = {p_drop:.2f}: " + _t(
+            f"zeros {zeros_train:.0%} in training, {zeros_test:.0%} at test",
+            f"训练时 {zeros_train:.0%} 为零，测试时 {zeros_test:.0%}"), fontsize=9, y=1.0)
+
+
+def _draw_dropout(p_drop: float, mode: str) -> Figure:
+    """A new figure of the dropout explorer (what the static explorer shows)."""
+    return _DropoutView().draw(p_drop=p_drop, mode=mode)
 
 
 def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
@@ -152,7 +184,7 @@ def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
         "p_drop": Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率"),
         "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型"),
     }
-    return explorer(_draw_dropout, controls, name="dropout")
+    return explorer(_DropoutView().draw, controls, name="dropout")
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -261,23 +293,48 @@ def _mosaic(images: list[np.ndarray], columns: int, gap: int) -> np.ndarray:
     return out
 
 
-def _draw_augmentations(X: np.ndarray, index: int, augmentation: str, parameter: float) -> Any:
-    import matplotlib.pyplot as plt
+class _AugmentationView(View):
+    """The original and its augmented copies as one mosaic image, a caption over each.
 
-    samples, captions = augment_samples(X, int(index), augmentation, parameter)
-    label, _ = _describe(augmentation, parameter, X.shape[1])
-    columns, h, w = 4, X.shape[1], X.shape[2]
-    gap = max(2, h // 3)  # room for the captions
-    figure, ax = plt.subplots(figsize=(8, 6.4))
-    ax.imshow(_mosaic([X[int(index)], *samples], columns, gap), interpolation="nearest")
-    for k, caption in enumerate([_t("original", "原图"), *captions]):
-        r, c = divmod(k, columns)
-        ax.text(c * (w + gap) + w / 2, r * (h + gap) - 0.5, caption, ha="center", va="bottom",
-                fontsize=8)
-    ax.set_axis_off()
-    ax.set_title(f"{augmentation}: {label}", fontsize=10, pad=14)
-    figure.tight_layout()
-    return figure
+    Every setting gives a mosaic of the same size, so a redraw replaces the image's pixels
+    and the captions' text.
+    """
+
+    figsize = (8.0, 6.4)
+
+    def __init__(self, X: np.ndarray) -> None:
+        super().__init__()
+        self.X = X
+
+    def build(self, figure: Figure, index: int, augmentation: str, parameter: float) -> None:
+        ax = figure.subplots()
+        columns, (h, w) = 4, self.X.shape[1:3]
+        gap = max(2, h // 3)  # room for the captions
+        placeholder = [self.X[0]] * (NUM_SAMPLES + 1)  # the mosaic's size, whatever the setting
+        self.mosaic = ax.imshow(_mosaic(placeholder, columns, gap), interpolation="nearest")
+        self.captions = []
+        for k in range(NUM_SAMPLES + 1):
+            r, c = divmod(k, columns)
+            self.captions.append(ax.text(c * (w + gap) + w / 2, r * (h + gap) - 0.5, "", ha="center",
+                                         va="bottom", fontsize=8))
+        ax.set_axis_off()
+        self.title = ax.set_title("", fontsize=10, pad=14)
+        self.columns, self.gap, self.ax = columns, gap, ax
+        self.update(index, augmentation, parameter)
+        figure.tight_layout()  # once: the margins stay for every later redraw
+
+    def update(self, index: int, augmentation: str, parameter: float) -> None:
+        samples, captions = augment_samples(self.X, int(index), augmentation, parameter)
+        label, _ = _describe(augmentation, parameter, self.X.shape[1])
+        self.mosaic.set_data(_mosaic([self.X[int(index)], *samples], self.columns, self.gap))
+        for text, caption in zip(self.captions, [_t("original", "原图"), *captions], strict=True):
+            text.set_text(caption)
+        self.title.set_text(f"{augmentation}: {label}")
+
+
+def _draw_augmentations(X: np.ndarray, index: int, augmentation: str, parameter: float) -> Figure:
+    """A new figure of the augmentation previewer (what the static previewer shows)."""
+    return _AugmentationView(X).draw(index=index, augmentation=augmentation, parameter=parameter)
 
 
 def augmentation_previewer(X: Any) -> Explorer:
@@ -295,14 +352,11 @@ def augmentation_previewer(X: Any) -> Explorer:
     Raises:
         ValueError: for images of another shape or dtype.
     """
-    images = _as_images(X)
-
-    def draw(index: int, augmentation: str, parameter: float) -> Any:
-        return _draw_augmentations(images, index, augmentation, parameter)
-
+    view = _AugmentationView(_as_images(X))
+    images = view.X
     controls = {
         "index": Slider(0, 0, len(images) - 1, 1, "image · 图像", integer=True),
         "augmentation": Choice("random crop", AUGMENTATIONS, "augmentation · 数据增强"),
         "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter (see title) · 参数（见标题）"),
     }
-    return explorer(draw, controls, name="augmentation")
+    return explorer(view.draw, controls, name="augmentation")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from nnlab.checks.compare import Region
 from nnlab.checks.spec import Params
@@ -17,7 +16,7 @@ from nnlab.i18n import Text
 
 NOTEBOOK = "01_activations"
 
-_SHAPE_DEFAULT = (4, 6)
+SHAPE_DEFAULT = (4, 6)
 _EXTREMES = (-1000.0, 1000.0, -50.0, 50.0, -10.0, 10.0)
 
 
@@ -42,18 +41,14 @@ def make_dout(params: Params, shape: tuple[int, ...]) -> np.ndarray:
     return np.random.default_rng(params["seed"] + 7919).standard_normal(shape)
 
 
-def _t(a: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
-
-
-def _regions(x: np.ndarray) -> list[Region]:
+def sign_regions(x: np.ndarray) -> list[Region]:
     return [
         Region(Text("where x < 0", "x < 0"), x < 0),
         Region(Text("where x > 0", "x > 0"), x > 0),
     ]
 
 
-def _kind_of(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)}"
     if isinstance(value, np.ndarray):

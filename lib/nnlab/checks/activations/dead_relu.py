@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from nnlab.checks.activations._common import NOTEBOOK
 from nnlab.checks.compare import FLOAT64, as_array, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 
@@ -57,7 +57,7 @@ def _dead_judge(record: Record, p: Params) -> None:
                       "(all over axis 0); return the fraction of such units as a float.",
                       "某单元对*所有*样本的预激活都 ≤ 0 时才算死亡（沿第 0 维 all）；"
                       "返回这类单元所占比例（浮点数）。"))
-    raise CheckFailed(
+    fail(
         what,
         Text("differs from the measured fraction of dead units", "与测得的死亡单元比例不一致"),
         detail=Text(f"expected {float(expected):.4g}, got {float(got):.4g}",

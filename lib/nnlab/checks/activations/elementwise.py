@@ -15,9 +15,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.activations._common import _SHAPE_DEFAULT, NOTEBOOK, _regions, _t, make_dout, make_x
-from nnlab.checks.compare import FLOAT64, Region, expect_close
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.activations._common import (
+    NOTEBOOK,
+    SHAPE_DEFAULT,
+    make_dout,
+    make_x,
+    sign_regions,
+)
+from nnlab.checks.compare import FLOAT64, Region, expect_close, tensor64
+from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 Reference = Callable[[torch.Tensor, Params], torch.Tensor]
@@ -36,7 +42,7 @@ def _expect_quiet(record: Record, what: Text, cause: Text | None) -> None:
     """Fail when numpy warned (overflow, invalid value) during a call whose values are right."""
     warned = record.get("warnings") or []
     if warned:
-        raise CheckFailed(
+        fail(
             what,
             Text("is correct but numpy warned while computing it",
                  "结果正确，但计算时 numpy 发出了警告"),
@@ -90,7 +96,7 @@ def _elementwise(
         alternatives: torch computations of known wrong answers, each with its cause.
         close_cause: the cause when the result is within 1% of torch (rounded constants).
     """
-    defaults = {"seed": 0, "shape": _SHAPE_DEFAULT, "extremes": False, **(params or {})}
+    defaults = {"seed": 0, "shape": SHAPE_DEFAULT, "extremes": False, **(params or {})}
     causes = causes or {}
 
     def run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
@@ -100,17 +106,17 @@ def _elementwise(
         return call(functions["function"], x, *extra(p))
 
     def evaluate(function: Reference, x: np.ndarray, p: Params) -> np.ndarray:
-        xt = _t(x, grad=True)
+        xt = tensor64(x, grad=True)
         y = function(xt, p)
         if not backward:
             return y.detach().numpy()
-        y.backward(_t(make_dout(p, x.shape)))
+        y.backward(tensor64(make_dout(p, x.shape)))
         return xt.grad.numpy()
 
     def judge(record: Record, p: Params) -> None:
         x = make_x(p)
         expected = evaluate(reference, x, p)
-        regions = _regions(x)
+        regions = sign_regions(x)
         regions = [
             Region(r.label, r.mask, causes.get("neg" if i == 0 else "pos"))
             for i, r in enumerate(regions)

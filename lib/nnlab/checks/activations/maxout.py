@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.checks.activations._common import NOTEBOOK, _kind_of, _t, make_dout
-from nnlab.checks.compare import expect_close, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.activations._common import NOTEBOOK, kind_of, make_dout
+from nnlab.checks.compare import expect_close, tensor64, value_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 
@@ -32,7 +32,7 @@ def _maxout_run(direction: str, functions: dict[str, Callable[..., Any]], p: Par
 def _expect_shape(value: Any, shape: tuple[int, ...], what: Text, cause: Text) -> None:
     """A shape failure with a cause specific to the exercise (before comparing values)."""
     if isinstance(value, np.ndarray) and value.shape != shape:
-        raise CheckFailed(
+        fail(
             what,
             Text("has the wrong shape", "形状错误"),
             detail=Text(f"expected {shape}, got {value.shape}", f"应为 {shape}，得到 {value.shape}"),
@@ -44,7 +44,7 @@ def _expect_shape(value: Any, shape: tuple[int, ...], what: Text, cause: Text) -
 def _maxout_judge(direction: str, record: Record, p: Params) -> None:
     x, w, b = _maxout_inputs(p)
     n, h, k = p["N"], p["H"], p["k"]
-    xt, wt, bt = _t(x, True), _t(w, True), _t(b, True)
+    xt, wt, bt = tensor64(x, True), tensor64(w, True), tensor64(b, True)
     z = torch.einsum("nd,kdh->knh", xt, wt) + bt[:, None, :]
     out = z.max(dim=0).values
     if direction == "forward":
@@ -62,17 +62,17 @@ def _maxout_judge(direction: str, record: Record, p: Params) -> None:
                                 "the k axis, not over features.",
                                 "out[n, h] = 对 k 取 (x @ W[k] + b[k])[n, h] 的最大值；在 k 维上取最大值。"))
         return
-    out.backward(_t(make_dout(p, (n, h))))
+    out.backward(tensor64(make_dout(p, (n, h))))
     what = Text("maxout_backward")
     value = value_of(record, what)
     if not (isinstance(value, (tuple, list)) and len(value) == 3):
-        raise CheckFailed(what,
-                          Text("should return a triple (dx, dW, db)", "应返回三元组 (dx, dW, db)"),
-                          detail=Text(f"got {_kind_of(value)}", f"得到 {_kind_of(value)}"),
-                          cause=Text("a maxout layer has three inputs that need a gradient: x, W and b.",
-                                     "maxout 层有三个需要梯度的输入：x、W 和 b。"),
-                          next_step=Text("end the function with `return dx, dW, db`.",
-                                         "函数最后写 `return dx, dW, db`。"))
+        fail(what,
+             Text("should return a triple (dx, dW, db)", "应返回三元组 (dx, dW, db)"),
+             detail=Text(f"got {kind_of(value)}", f"得到 {kind_of(value)}"),
+             cause=Text("a maxout layer has three inputs that need a gradient: x, W and b.",
+                        "maxout 层有三个需要梯度的输入：x、W 和 b。"),
+             next_step=Text("end the function with `return dx, dW, db`.",
+                            "函数最后写 `return dx, dW, db`。"))
     routing = Text("the gradient flows only through the winning piece k* of each (n, h); "
                    "build a one-hot mask of the argmax over k.",
                    "梯度只流经每个 (n, h) 取得最大值的那一片 k*：对 k 的 argmax 建一个 one-hot 掩码。")

@@ -10,16 +10,15 @@ import numpy as np
 import torch.nn.functional as F
 
 from nnlab.checks.activations._common import (
-    _SHAPE_DEFAULT,
     NOTEBOOK,
-    _kind_of,
-    _regions,
-    _t,
+    SHAPE_DEFAULT,
+    kind_of,
     make_dout,
     make_x,
+    sign_regions,
 )
-from nnlab.checks.compare import Region, expect_close, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.compare import Region, expect_close, tensor64, value_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 
@@ -36,25 +35,25 @@ def _prelu_run(direction: str, functions: dict[str, Callable[..., Any]], p: Para
 
 def _prelu_judge(direction: str, record: Record, p: Params) -> None:
     x = make_x(p)
-    xt, at = _t(x, grad=True), _t(np.array([_prelu_alpha(p)]), grad=True)
+    xt, at = tensor64(x, grad=True), tensor64(np.array([_prelu_alpha(p)]), grad=True)
     y = F.prelu(xt, at)
     negative = Text("for x ≤ 0 PReLU returns α·x (α is the second argument).",
                     "x ≤ 0 时 PReLU 返回 α·x（α 是第二个参数）。")
-    regions = _regions(x)
+    regions = sign_regions(x)
     if direction == "forward":
         expect_close(record, y.detach().numpy(), what=Text("prelu_forward: output", "prelu_forward：输出"),
                      regions=[Region(regions[0].label, regions[0].mask, negative), regions[1]],
                      cause=Text("PReLU is max(αx, x) for α < 1: x where x > 0, αx elsewhere.",
                                 "PReLU：x > 0 时为 x，否则为 αx。"))
         return
-    y.backward(_t(make_dout(p, x.shape)))
+    y.backward(tensor64(make_dout(p, x.shape)))
     what = Text("prelu_backward", "prelu_backward")
     value = value_of(record, what)
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise CheckFailed(
+        fail(
             what,
             Text("should return a pair (dx, dalpha)", "应返回二元组 (dx, dalpha)"),
-            detail=Text(f"got {_kind_of(value)}", f"得到 {_kind_of(value)}"),
+            detail=Text(f"got {kind_of(value)}", f"得到 {kind_of(value)}"),
             cause=Text("PReLU has two inputs that need a gradient: x and the parameter α.",
                        "PReLU 有两个需要梯度的输入：x 和参数 α。"),
             next_step=Text("end the function with `return dx, dalpha`.",
@@ -71,7 +70,7 @@ def _prelu_judge(direction: str, record: Record, p: Params) -> None:
                   "of them; return a scalar).",
                   "α 的梯度是 x ≤ 0 处 dout·x 的总和（所有位置共享一个 α，返回标量）。")
     if isinstance(dalpha, np.ndarray) and dalpha.ndim > 0:
-        raise CheckFailed(
+        fail(
             what,
             Text("should be one number, not an array", "应是一个数，而不是数组"),
             detail=Text(f"got an array of shape {dalpha.shape}", f"得到形状为 {dalpha.shape} 的数组"),
@@ -89,6 +88,6 @@ for _direction in ("forward", "backward"):
         f"prelu_{_direction}", NOTEBOOK,
         Text(f"prelu_{_direction} matches torch PReLU", f"prelu_{_direction} 与 torch PReLU 一致"),
         ("function",), partial(_prelu_run, _direction), partial(_prelu_judge, _direction),
-        {"seed": 0, "shape": _SHAPE_DEFAULT, "alpha": 0.25},
+        {"seed": 0, "shape": SHAPE_DEFAULT, "alpha": 0.25},
         numpy_only=True,
     ))

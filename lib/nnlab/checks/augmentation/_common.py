@@ -17,16 +17,16 @@ Functions = Mapping[str, Callable[..., Any]]
 FLOAT32_RECOVERED = Tolerance(rtol=1e-5, atol=1e-5)
 
 
-def _images(p: Params, low: float = 0.1, high: float = 1.0, offset: int = 0) -> np.ndarray:
+def random_images(p: Params, low: float = 0.1, high: float = 1.0, offset: int = 0) -> np.ndarray:
     """Random ``(N, H, W, C)`` images in ``[low, high]`` (no exact zeros), dtype ``p["dtype"]``."""
     rng = np.random.default_rng(p["seed"] + offset)
     shape = (p["N"], p["H"], p["W"], p["C"])
     return rng.uniform(low, high, size=shape).astype(p.get("dtype", "float32"))
 
 
-def _rng(p: Params, offset: int = 1) -> np.random.Generator:
+def rng_for(p: Params, offset: int = 1) -> np.random.Generator:
     return np.random.default_rng(p["seed"] + offset)
 
 
-def _per_image_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def per_image_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.all(a.reshape(len(a), -1) == b.reshape(len(b), -1), axis=1)

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.checks.augmentation._common import FLOAT32_RECOVERED, NOTEBOOK, Functions, _images, _rng
-from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import close_to, fail, within
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.augmentation._common import FLOAT32_RECOVERED, NOTEBOOK, Functions, random_images, rng_for
+from nnlab.checks.compare import as_array, close_to, value_of
+from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import Text
 
 #: Grayscale weights. The notebook's are PIL's (``Image.convert("L")``, ITU-R 601-2 luma);
@@ -66,17 +66,17 @@ def _jitter_inputs(p: Params, run: str) -> tuple[np.ndarray, tuple[float, float,
     strengths = tuple(float(k * p[name]) for k, name in zip(on, ("brightness", "contrast", "saturation")))
     offset = list(_JITTER_RUNS).index(run)
     if run != "all three":  # full range: clamping happens and is checked
-        return _images({**p, "C": 3}, 0.02, 0.98, offset=offset), strengths
+        return random_images({**p, "C": 3}, 0.02, 0.98, offset=offset), strengths
     strengths = tuple(min(v, _COMBINED_MAX) for v in strengths)
     band = _unclamped_band(strengths)  # mid-range: the three steps are linear (no clamping)
-    return _images({**p, "C": 3}, 0.5 - band, 0.5 + band, offset=offset), strengths
+    return random_images({**p, "C": 3}, 0.5 - band, 0.5 + band, offset=offset), strengths
 
 
 def _jitter_run(functions: Functions, p: Params) -> Record:
     record = {}
     for index, run in enumerate(_JITTER_RUNS):
         X, strengths = _jitter_inputs(p, run)
-        record[run] = call(functions["function"], X, *strengths, _rng(p, 10 + index))
+        record[run] = call(functions["function"], X, *strengths, rng_for(p, 10 + index))
     return record
 
 
@@ -101,10 +101,10 @@ def _check_factors(factors: np.ndarray, strength: float, name: str, what: Text) 
              detail=_range_detail(factors, low, high),
              cause=rule)
     width, n = high - low, len(factors)
-    within(float(factors.mean()), (low + high) / 2, width / math.sqrt(12 * n), what=what,
-           name=Text(f"mean {name} factor", f"{name} 因子的均值"), cause=rule)
-    within(float(factors.var()), width**2 / 12, width**2 / math.sqrt(180 * n), what=what,
-           name=Text(f"variance of the {name} factors", f"{name} 因子的方差"), cause=rule)
+    expect_within(float(factors.mean()), (low + high) / 2, stderr=width / math.sqrt(12 * n), what=what,
+                  statistic_name=Text(f"mean {name} factor", f"{name} 因子的均值"), cause=rule)
+    expect_within(float(factors.var()), width**2 / 12, stderr=width**2 / math.sqrt(180 * n), what=what,
+                  statistic_name=Text(f"variance of the {name} factors", f"{name} 因子的方差"), cause=rule)
 
 
 def _least_squares_factor(y: torch.Tensor, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab.checks.augmentation._common import NOTEBOOK, Functions, _images, _rng
+from nnlab.checks.augmentation._common import NOTEBOOK, Functions, random_images, rng_for
 from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import fail, fraction_within
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_fraction
 from nnlab.i18n import Text
 
 
 def _cutout_run(functions: Functions, p: Params) -> Record:
-    return call(functions["function"], _images(p), p["size"], _rng(p))
+    return call(functions["function"], random_images(p), p["size"], rng_for(p))
 
 
 def _cutout_judge(record: Record, p: Params) -> None:
-    X = _images(p)
+    X = random_images(p)
     size = p["size"]
     what = Text("cutout")
     out = as_array(value_of(record, what), what, X)
@@ -58,9 +58,9 @@ def _cutout_judge(record: Record, p: Params) -> None:
                             "只在越过边界时被截断。"))
         clipped[i] = bottom - top < size or right - left < size
     p_clipped = 1 - (h - size + 1) * (w - size + 1) / (h * w)
-    fraction_within(
+    expect_fraction(
         int(clipped.sum()), n, p_clipped, what=what,
-        name=Text("fraction of squares clipped by the border", "被边界截断的方块比例"),
+        statistic_name=Text("fraction of squares clipped by the border", "被边界截断的方块比例"),
         cause=Text("the square's centre (cy, cx) is uniform over ALL pixels of the image (as in the "
                    "Cutout paper), so squares near the border are partly outside and get clipped.",
                    "方块中心 (cy, cx) 在图像的*所有*像素上均匀分布（与 Cutout 论文相同），"

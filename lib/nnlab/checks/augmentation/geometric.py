@@ -12,28 +12,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.augmentation._common import NOTEBOOK, Functions, _images, _per_image_equal, _rng
+from nnlab.checks.augmentation._common import NOTEBOOK, Functions, per_image_equal, random_images, rng_for
 from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import fail, fraction_within, within
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_fraction, expect_within
 from nnlab.i18n import Text
 
 # --------------------------------------------------------------------------- horizontal flip
 
 def _flip_run(functions: Functions, p: Params) -> Record:
-    return call(functions["function"], _images(p), _rng(p), p=p["p_flip"])
+    return call(functions["function"], random_images(p), rng_for(p), p=p["p_flip"])
 
 
 def _flip_judge(record: Record, p: Params) -> None:
-    X = _images(p)
+    X = random_images(p)
     what = Text("horizontal_flip")
     out = as_array(value_of(record, what), what, X)
     Xt = torch.from_numpy(X)
     mirrored = torch.flip(Xt, dims=[2]).numpy()  # axis 2 is W in (N, H, W, C)
-    same, flipped = _per_image_equal(out, X), _per_image_equal(out, mirrored)
+    same, flipped = per_image_equal(out, X), per_image_equal(out, mirrored)
     neither = ~(same | flipped)
     if neither.any():
-        upside_down = _per_image_equal(out[neither], torch.flip(Xt, dims=[1]).numpy()[neither])
+        upside_down = per_image_equal(out[neither], torch.flip(Xt, dims=[1]).numpy()[neither])
         fail(what, Text("produced images that are neither the original nor its mirror image",
                         "输出的图像既不是原图也不是它的镜像"),
              detail=Text(f"{int(neither.sum())} of {len(X)} images",
@@ -50,9 +50,10 @@ def _flip_judge(record: Record, p: Params) -> None:
     count = int(flipped.sum())
     n = len(X)
     confused = abs(count / n - (1 - p_flip)) < 5 * math.sqrt(p_flip * (1 - p_flip) / n)
-    fraction_within(
+    expect_fraction(
         count, n, p_flip, what=what,
-        name=Text(f"fraction of flipped images (p = {p_flip:g})", f"被翻转图像的比例（p = {p_flip:g}）"),
+        statistic_name=Text(f"fraction of flipped images (p = {p_flip:g})",
+                            f"被翻转图像的比例（p = {p_flip:g}）"),
         cause=Text("p is the probability of FLIPPING an image (as in torchvision's RandomHorizontalFlip)."
                    if confused else
                    "flip each image independently with probability p: one coin per image, not one "
@@ -76,11 +77,11 @@ register(Spec(
 # --------------------------------------------------------------------------- random crop
 
 def _crop_run(functions: Functions, p: Params) -> Record:
-    return call(functions["function"], _images(p), p["size"], p["padding"], _rng(p))
+    return call(functions["function"], random_images(p), p["size"], p["padding"], rng_for(p))
 
 
 def _crop_judge(record: Record, p: Params) -> None:
-    X = _images(p)
+    X = random_images(p)
     size, padding = p["size"], p["padding"]
     what = Text("random_crop")
     n, h, w, c = X.shape
@@ -118,10 +119,11 @@ def _crop_judge(record: Record, p: Params) -> None:
                             "(rng.integers(0, H + 2*padding - size + 1)), per image.",
                             "每张图像的偏移应在 0 到 H + 2·padding − size（含）之间均匀抽取"
                             "（rng.integers(0, H + 2*padding - size + 1)），每张图单独抽取。"))
-        within(float(values.mean()), (count - 1) / 2, math.sqrt((count**2 - 1) / 12 / n), what=what,
-               name=Text(f"mean {name} offset", f"{name} 偏移的均值"),
-               cause=Text("offsets should be uniform over their range, independently per image.",
-                          "偏移应在取值范围内均匀分布，且每张图像独立。"))
+        expect_within(float(values.mean()), (count - 1) / 2,
+                      stderr=math.sqrt((count**2 - 1) / 12 / n), what=what,
+                      statistic_name=Text(f"mean {name} offset", f"{name} 偏移的均值"),
+                      cause=Text("offsets should be uniform over their range, independently per image.",
+                                 "偏移应在取值范围内均匀分布，且每张图像独立。"))
 
 
 register(Spec(

@@ -13,22 +13,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.augmentation._common import NOTEBOOK, Functions, _images, _rng
-from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import close_to, fail, unpack, within
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.augmentation._common import NOTEBOOK, Functions, random_images, rng_for
+from nnlab.checks.compare import as_array, close_to, unpack, value_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import Text
 
 
 def _mixup_inputs(p: Params) -> tuple[np.ndarray, np.ndarray]:
-    X = _images({**p, "dtype": "float64"})
+    X = random_images({**p, "dtype": "float64"})
     labels = np.random.default_rng(p["seed"] + 5).integers(0, p["num_classes"], p["N"])
     return X, F.one_hot(torch.from_numpy(labels), p["num_classes"]).double().numpy()
 
 
 def _mixup_run(functions: Functions, p: Params) -> Record:
     X, Y = _mixup_inputs(p)
-    return call(functions["function"], X, Y, p["alpha"], _rng(p))
+    return call(functions["function"], X, Y, p["alpha"], rng_for(p))
 
 
 def _beta_moments(alpha: float) -> tuple[float, float, float]:
@@ -42,12 +42,12 @@ def _beta_moments(alpha: float) -> tuple[float, float, float]:
     return var, math.sqrt(var), math.sqrt(max(mu4 - var**2, 0.0))
 
 
-def _mixup_judge(record: Record, p: Params) -> None:
-    X, Y = _mixup_inputs(p)
-    what = Text("mixup")
-    X_mixed, Y_mixed = unpack(value_of(record, what), what, ("X_mixed", "Y_mixed"))
-    X_mixed = as_array(X_mixed, what + Text(": X_mixed"), X)
-    Y_mixed = as_array(Y_mixed, what + Text(": Y_mixed"), Y)
+def _recover_mixing(X: np.ndarray, X_mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each mixed image's λ and partner, and which images were left unmixed.
+
+    Returns:
+        ``(lam, partner, unmixed)``: ``(N,)`` float64, ``(N,)`` int and ``(N,)`` bool.
+    """
     n = len(X)
     x, e = X.reshape(n, -1), (X_mixed - X).reshape(n, -1)
     # m_i = λ·x_i + (1 − λ)·x_j  ⇔  e_i = m_i − x_i = (1 − λ)·(x_j − x_i): find the j whose
@@ -64,6 +64,16 @@ def _mixup_judge(record: Record, p: Params) -> None:
     # λ within ~1e-9 of 1 (or a sample that is its own partner): nothing to identify
     unmixed = np.max(np.abs(e), axis=1) < 1e-9
     lam[unmixed], partner[unmixed] = 1.0, np.arange(n)[unmixed]
+    return lam, partner, unmixed
+
+
+def _mixup_judge(record: Record, p: Params) -> None:
+    X, Y = _mixup_inputs(p)
+    what = Text("mixup")
+    X_mixed, Y_mixed = unpack(value_of(record, what), what, ("X_mixed", "Y_mixed"))
+    X_mixed = as_array(X_mixed, what + Text(": X_mixed"), X)
+    Y_mixed = as_array(Y_mixed, what + Text(": Y_mixed"), Y)
+    lam, partner, unmixed = _recover_mixing(X, X_mixed)
     weight = torch.from_numpy(lam)
     rebuilt = torch.lerp(torch.from_numpy(X[partner]), torch.from_numpy(X), weight[:, None, None, None])
     close_to(X_mixed, rebuilt.numpy(), what=what + Text(": X_mixed"),
@@ -90,7 +100,11 @@ def _mixup_judge(record: Record, p: Params) -> None:
              cause=Text("partners come from a permutation of the batch (perm = rng.permutation(N)): "
                         "every image is used exactly once as a partner.",
                         "配对来自批次的一个排列（perm = rng.permutation(N)）：每张图像恰好作为配对用一次。"))
-    alpha = float(p["alpha"])
+    _judge_lambdas(lam, mixed, float(p["alpha"]), what)
+
+
+def _judge_lambdas(lam: np.ndarray, mixed: np.ndarray, alpha: float, what: Text) -> None:
+    """One λ per sample, drawn from Beta(alpha, alpha): mean and variance within 5 standard errors."""
     var, sd, sd_var = _beta_moments(alpha)
     sample = lam  # λ ≈ 1 where nothing could be identified (a self-partner adds at most 1/N bias)
     k = len(sample)
@@ -100,12 +114,12 @@ def _mixup_judge(record: Record, p: Params) -> None:
     if mixed.sum() > 1 and np.ptp(lam[mixed]) < 1e-9:
         fail(what, Text("uses the same λ for every sample", "所有样本使用了同一个 λ"), cause=rule,
              next_step=Text("lam = rng.beta(alpha, alpha, size=N)", "lam = rng.beta(alpha, alpha, size=N)"))
-    within(float(sample.mean()), 0.5, sd / math.sqrt(k), what=what,
-           name=Text("mean of the recovered λ", "恢复出的 λ 的均值"), cause=rule)
-    within(float(sample.var()), var, sd_var / math.sqrt(k), what=what,
-           name=Text(f"variance of the recovered λ (alpha = {alpha:g})",
-                     f"恢复出的 λ 的方差（alpha = {alpha:g}）"),
-           cause=rule)
+    expect_within(float(sample.mean()), 0.5, stderr=sd / math.sqrt(k), what=what,
+                  statistic_name=Text("mean of the recovered λ", "恢复出的 λ 的均值"), cause=rule)
+    expect_within(float(sample.var()), var, stderr=sd_var / math.sqrt(k), what=what,
+                  statistic_name=Text(f"variance of the recovered λ (alpha = {alpha:g})",
+                                      f"恢复出的 λ 的方差（alpha = {alpha:g}）"),
+                  cause=rule)
 
 
 register(Spec(

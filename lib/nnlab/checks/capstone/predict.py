@@ -1,11 +1,13 @@
 """predict(X): the final model scored by accuracy, in tiers, by the process that holds the labels.
 
-The ``run`` step only calls ``predict`` on images and records the predicted labels; the
-labels of those images never enter the student's process. In the notebook the images are
-the public validation split of :func:`nnlab.data.load_hard_shapes`; the grader scores the
-same function on its hidden test split (:func:`nnlab.data.hidden_test_split`, drawn from a
-seed only the grader holds) with :func:`predictions_record` inside the sandbox and
-:func:`judge_predictions` in its own process.
+The check declares a trusted ``inputs`` step: it draws the split from the call's
+parameters and hands on only the images (as uint8). The ``run`` step, in the sandbox,
+receives those images alone — no seed, no labels — calls ``predict`` and records the
+predicted labels; ``judge`` redraws the labels from the seed in the grader's process. In
+the notebook the images are the public validation split of
+:func:`nnlab.data.load_hard_shapes`; the instructor's hidden test cells score the same
+function on a hidden test split (:func:`nnlab.data.hidden_test_split`) drawn from a
+``secret_seed`` that exists only in those cells, which the release strips.
 
 Tiers (validation accuracy measured in 06 on 2 CPU cores, 300 training images):
 ``"baseline"`` — above what the plain network reaches (:data:`BASELINE_ACCURACY`);
@@ -22,8 +24,8 @@ import numpy as np
 
 from nnlab.checks.capstone._common import NOTEBOOK, Functions, fail
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import Params, Record, Spec, call, register
-from nnlab.data.hard_shapes import load_hard_shapes
+from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.data.hard_shapes import hidden_test_split, load_hard_shapes
 from nnlab.i18n import Text
 
 BASELINE_ACCURACY = 0.42
@@ -106,23 +108,62 @@ def judge_predictions(record: Record, y: np.ndarray, tier: str) -> float:
     return accuracy
 
 
+#: at most this many images go into the sandbox per call: 4000 × 32·32·3 bytes = 12.3 MB, 16.4 MB
+#: in the record's base64, a quarter of the channel's longest line (``protocol.MAX_LINE``, 64 MB),
+#: and 4000 images already measure accuracy within ±0.8 points (one standard error at 0.5).
+MAX_IMAGES = 4000
+
+
 def _split(p: Params) -> tuple[np.ndarray, np.ndarray]:
-    data = load_hard_shapes(num_train=0, num_val=p["num_val"], seed=p["seed"])
-    return data.X_val, data.y_val
+    """The images and labels a call scores on: the hidden split for ``secret_seed``, else validation."""
+    size = p["num_test"] if p["secret_seed"] is not None else p["num_val"]
+    if not isinstance(size, int) or not 0 < size <= MAX_IMAGES:
+        raise ValueError(f"predict: {size!r} images requested; choose 1 to {MAX_IMAGES} "
+                         "(the images travel into the sandbox, see MAX_IMAGES)")
+    if p["secret_seed"] is not None:
+        X, y = hidden_test_split(p["secret_seed"], num_test=size)
+    else:
+        data = load_hard_shapes(num_train=0, num_val=size, seed=p["seed"])
+        X, y = data.X_val, data.y_val
+    return quantize(X), y
 
 
-def _run(functions: Functions, p: Params) -> Record:
-    return predictions_record(functions["predict"], _split(p)[0])
+def quantize(X: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] as uint8 (4× smaller on the channel). The rounding error, ≤ 1/510, is
+    far below the images' own pixel noise, so a model cannot tell the difference."""
+    return np.round(np.clip(X, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _judge(record: Record, p: Params) -> None:
+def _inputs(p: Params) -> Record:
+    """The trusted step: the images only (the labels and the seed stay in this process)."""
+    return {"X": _split(p)[0]}
+
+
+def _run(functions: Functions, data: Record) -> Record:
+    X = data.get("X") if isinstance(data, dict) else None
+    if not isinstance(X, np.ndarray) or X.dtype != np.uint8 or X.ndim != 4:
+        raise ValueError("predict: the check's inputs are malformed (expected uint8 images)")
+    return predictions_record(functions["predict"], X.astype(np.float32) / np.float32(255.0))
+
+
+def _judge(record: Record, p: Params) -> dict[str, float]:
+    """Passes or fails by tier; the accuracy goes to the instructor's report either way."""
     if p["tier"] not in TIERS:
         raise ValueError(f"predict: unknown tier {p['tier']!r} (choose one of {', '.join(TIERS)})")
-    judge_predictions(record, _split(p)[1], p["tier"])
+    y = _split(p)[1]
+    try:
+        return {"accuracy": judge_predictions(record, y, p["tier"])}
+    except CheckFailed as failure:
+        got = record.get("value") if isinstance(record, dict) else None
+        if isinstance(got, np.ndarray) and got.shape == y.shape:
+            failure.measures = {"accuracy": float(np.mean(got == y))}
+        raise
 
 
 register(Spec(
     "predict", NOTEBOOK,
     Text("predict: accuracy on the validation split", "predict：验证集上的准确率"),
-    ("predict",), _run, _judge, {"seed": 0, "num_val": 600, "tier": "baseline"},
+    ("predict",), _run, _judge,
+    {"seed": 0, "num_val": 600, "tier": "baseline", "secret_seed": None, "num_test": 1200},
+    inputs=_inputs,
 ))

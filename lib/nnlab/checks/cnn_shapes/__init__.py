@@ -30,16 +30,13 @@ from nnlab.checks.cnn_shapes.alexnet import (
     measure_caffe_alexnet,
     torchvision_alexnet_layers,
 )
-from nnlab.checks.cnn_shapes.output_sizes import Category
+from nnlab.checks.cnn_shapes.output_sizes import Category, conv_cases, conv_len, transpose_cases
 from nnlab.checks.cnn_shapes.parameters import random_models
-from nnlab.checks.cnn_shapes.receptive_fields import measure_receptive_fields
+from nnlab.checks.cnn_shapes.receptive_fields import layer_stacks, measure_receptive_fields
 
-# isort: split
-# the tests regenerate the checks' settings with these
-from nnlab.checks.cnn_shapes.output_sizes import _conv_cases, _conv_len, _transpose_cases  # noqa: F401
-from nnlab.checks.cnn_shapes.receptive_fields import _stacks  # noqa: F401
-
+# conv_cases, transpose_cases and layer_stacks regenerate a check's settings from its parameters.
 __all__ = [
-    "CAFFE_ALEXNET", "NOTEBOOK", "Category", "describe_module", "measure_caffe_alexnet",
-    "measure_receptive_fields", "random_models", "torchvision_alexnet_layers",
+    "CAFFE_ALEXNET", "NOTEBOOK", "Category", "conv_cases", "conv_len", "describe_module",
+    "measure_caffe_alexnet", "measure_receptive_fields", "layer_stacks", "random_models",
+    "torchvision_alexnet_layers", "transpose_cases",
 ]

@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, is_int, result_value
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
-from nnlab.training import one_thread
+from nnlab.threads import one_thread
 
 #: The lecture's (Caffe) AlexNet: (name, kind, out channels or None for pooling, kernel,
 #: stride, padding). NORM1/NORM2 (local response normalisation) follow POOL1/POOL2.
@@ -75,12 +75,12 @@ def _layer_hint(name: str) -> Text:
 
 def _shapes_judge(record: Record, p: Params) -> None:
     what = Text("alexnet_layer_shapes")
-    value = _value(record.get("result", {}), what)
+    value = result_value(record.get("result", {}), what)
     expected = measure_caffe_alexnet(p["input_size"])
     names = [row[0] for row in expected]
     if not isinstance(value, (list, tuple)) or len(value) != len(expected):
         got = f"{len(value)} entries" if isinstance(value, (list, tuple)) else type(value).__name__
-        raise CheckFailed(
+        fail(
             what, Text("should list 8 layers", "应列出 8 层"),
             detail=Text(f"expected {len(expected)} entries ({', '.join(names)}), got {got}",
                         f"应有 {len(expected)} 项（{', '.join(names)}），得到 {got}"),
@@ -91,30 +91,30 @@ def _shapes_judge(record: Record, p: Params) -> None:
     for entry, (name, channels, height, width) in zip(value, expected):
         layer = Text(f"alexnet_layer_shapes: {name}")
         if not isinstance(entry, (list, tuple)) or len(entry) != 4:
-            raise CheckFailed(layer, Text("should be a tuple (name, channels, height, width)",
-                                          "应为元组 (name, channels, height, width)"),
-                              detail=Text(f"got {entry!r}"[:120]))
+            fail(layer, Text("should be a tuple (name, channels, height, width)",
+                             "应为元组 (name, channels, height, width)"),
+                 detail=Text(f"got {entry!r}"[:120]))
         if entry[0] != name:
-            raise CheckFailed(layer, Text("has the wrong name or is out of order", "名称错误或顺序不对"),
-                              detail=Text(f"expected {name!r}, got {entry[0]!r}",
-                                          f"应为 {name!r}，得到 {entry[0]!r}"),
-                              next_step=Text(f"use the names {', '.join(names)} in this order.",
-                                             f"按此顺序使用名称 {', '.join(names)}。"))
+            fail(layer, Text("has the wrong name or is out of order", "名称错误或顺序不对"),
+                 detail=Text(f"expected {name!r}, got {entry[0]!r}",
+                             f"应为 {name!r}，得到 {entry[0]!r}"),
+                 next_step=Text(f"use the names {', '.join(names)} in this order.",
+                                f"按此顺序使用名称 {', '.join(names)}。"))
         if entry[1] != channels:
-            raise CheckFailed(layer, Text("has the wrong number of channels", "通道数错误"),
-                              detail=Text(f"expected {channels}, got {entry[1]!r}",
-                                          f"应为 {channels}，得到 {entry[1]!r}"),
-                              cause=Text("a pooling layer keeps the channels of the conv before it; a conv "
-                                         "outputs one channel per filter.",
-                                         "池化层保持前一卷积层的通道数；卷积层每个滤波器输出一个通道。"))
+            fail(layer, Text("has the wrong number of channels", "通道数错误"),
+                 detail=Text(f"expected {channels}, got {entry[1]!r}",
+                             f"应为 {channels}，得到 {entry[1]!r}"),
+                 cause=Text("a pooling layer keeps the channels of the conv before it; a conv "
+                            "outputs one channel per filter.",
+                            "池化层保持前一卷积层的通道数；卷积层每个滤波器输出一个通道。"))
         if (entry[2], entry[3]) != (height, width):
-            raise CheckFailed(layer, Text("has the wrong height × width", "高 × 宽错误"),
-                              detail=Text(f"expected {height}×{width}, got {entry[2]!r}×{entry[3]!r}",
-                                          f"应为 {height}×{width}，得到 {entry[2]!r}×{entry[3]!r}"),
-                              cause=_layer_hint(name))
-        if not all(_is_int(v) for v in entry[1:]):
-            raise CheckFailed(layer, Text("should hold ints", "应为整数"),
-                              detail=Text(f"got {entry!r}"[:120]))
+            fail(layer, Text("has the wrong height × width", "高 × 宽错误"),
+                 detail=Text(f"expected {height}×{width}, got {entry[2]!r}×{entry[3]!r}",
+                             f"应为 {height}×{width}，得到 {entry[2]!r}×{entry[3]!r}"),
+                 cause=_layer_hint(name))
+        if not all(is_int(v) for v in entry[1:]):
+            fail(layer, Text("should hold ints", "应为整数"),
+                 detail=Text(f"got {entry!r}"[:120]))
 
 
 register(Spec(
@@ -206,23 +206,37 @@ def _alexnet_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
 @one_thread()
 def _alexnet_judge(record: Record, p: Params) -> None:
     what = Text("build_alexnet")
-    _value(record.get("build", {}), what)
+    result_value(record.get("build", {}), what)
     if record.get("type") != "torch.nn.Module":
-        raise CheckFailed(what, Text("should return a torch.nn.Module", "应返回 torch.nn.Module"),
-                          detail=Text(f"got {record.get('type')}", f"得到 {record.get('type')}"),
-                          next_step=Text("return the model object, e.g. an nn.Sequential.",
-                                         "返回模型对象，例如一个 nn.Sequential。"))
-    input_shape = (p["batch"], 3, p["size"], p["size"])
+        fail(what, Text("should return a torch.nn.Module", "应返回 torch.nn.Module"),
+             detail=Text(f"got {record.get('type')}", f"得到 {record.get('type')}"),
+             next_step=Text("return the model object, e.g. an nn.Sequential.",
+                            "返回模型对象，例如一个 nn.Sequential。"))
     reference = torchvision_alexnet_layers(p["num_classes"], p["dropout"])
-    expected_layers = [describe_module(m) for m in reference]
-    got_layers = [tuple(layer) for layer in record.get("layers", [])]
+    _judge_layers([tuple(layer) for layer in record.get("layers", [])],
+                  [describe_module(m) for m in reference], p["dropout"], what)
+    _judge_forward(record, p, what)
+    expected_params = _trainable_by_type(reference)
+    got_params = record.get("params_by_type", {})
+    if got_params != expected_params:
+        fail(
+            what, Text("has another number of trainable parameters", "可训练参数个数不同"),
+            detail=Text(f"by layer type: expected {expected_params}, got {got_params}",
+                        f"按层类型：应为 {expected_params}，得到 {got_params}"),
+            cause=Text("frozen parameters (requires_grad=False) or layers without their bias.",
+                       "参数被冻结（requires_grad=False）或层缺少偏置。"))
+
+
+def _judge_layers(got_layers: list[tuple[Any, ...]], expected_layers: list[tuple[Any, ...]],
+                  dropout: float, what: Text) -> None:
+    """The same layer types in the same order, each with the lecture's settings."""
     got_types, expected_types = [g[0] for g in got_layers], [e[0] for e in expected_layers]
     if got_types != expected_types:
         i = next((i for i, (g, e) in enumerate(zip(got_types, expected_types)) if g != e),
                  min(len(got_types), len(expected_types)))
         got_i = got_types[i] if i < len(got_types) else "nothing"
         expected_i = expected_types[i] if i < len(expected_types) else "nothing"
-        raise CheckFailed(
+        fail(
             what, Text("has other layers than the lecture's torchvision AlexNet",
                        "层与讲义中的 torchvision AlexNet 不同"),
             detail=Text(f"{len(got_types)} layers (without Flatten), expected {len(expected_types)}; "
@@ -235,8 +249,8 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "print(model)，与讲义中的类逐行对照。"))
     for i, (got, expected) in enumerate(zip(got_layers, expected_layers)):
         if got[0] == "Dropout" and got != expected:
-            keep = abs(got[1] - (1 - p["dropout"])) < 1e-12 and p["dropout"] != 0.5
-            raise CheckFailed(
+            keep = abs(got[1] - (1 - dropout)) < 1e-12 and dropout != 0.5
+            fail(
                 what, Text(f"layer {i + 1} (Dropout) has the wrong p", f"第 {i + 1} 层（Dropout）的 p 错误"),
                 detail=Text(f"expected p = {expected[1]:g}, got {got[1]:g}",
                             f"应为 p = {expected[1]:g}，得到 {got[1]:g}"),
@@ -245,7 +259,7 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "torch 的 Dropout(p) 的 p 是*丢弃*概率"
                            + ("——你传入的是保留概率。" if keep else "；把参数 dropout 传进去。")))
         if got != expected:
-            raise CheckFailed(
+            fail(
                 what, Text(f"layer {i + 1} ({got[0]}) has other settings than the lecture's",
                            f"第 {i + 1} 层（{got[0]}）的设置与讲义不同"),
                 detail=Text(f"expected {expected[1:]}, got {got[1:]}",
@@ -256,12 +270,17 @@ def _alexnet_judge(record: Record, p: Params) -> None:
                            "Conv2d 的设置为 (in, out, kernel, stride, padding, bias)，"
                            "Linear 为 (in, out, bias)，"
                            "MaxPool2d 为 (kernel, stride, padding)；最后一个 Linear 输出 num_classes。"))
+
+
+def _judge_forward(record: Record, p: Params, what: Text) -> None:
+    """A batch of zeros flows through the model to scores of shape (batch, num_classes)."""
+    input_shape = (p["batch"], 3, p["size"], p["size"])
     forward = record.get("forward", {})
     if "error" in forward:
         kind, message = (list(forward["error"]) + ["", ""])[:2]
         if kind == "NotImplementedError":
             value_of(forward, what)
-        raise CheckFailed(
+        fail(
             Text("build_alexnet: forward pass", "build_alexnet：前向传播"),
             Text(f"raised {kind} on a batch of shape {input_shape}",
                  f"输入形状为 {input_shape} 时抛出了 {kind}"),
@@ -277,21 +296,12 @@ def _alexnet_judge(record: Record, p: Params) -> None:
     expected_shape = (p["batch"], p["num_classes"])
     if shape is None or tuple(shape) != expected_shape:
         got = record.get("output_type") if shape is None else tuple(shape)
-        raise CheckFailed(
+        fail(
             what, Text("gives the wrong output shape", "输出形状错误"),
             detail=Text(f"input {input_shape}: expected {expected_shape}, got {got}",
                         f"输入 {input_shape}：应为 {expected_shape}，得到 {got}"),
             cause=Text("the features must be flattened to (N, 9216) before the classifier.",
                        "进入分类器之前要把特征展平成 (N, 9216)。"))
-    expected_params = _trainable_by_type(reference)
-    got_params = record.get("params_by_type", {})
-    if got_params != expected_params:
-        raise CheckFailed(
-            what, Text("has another number of trainable parameters", "可训练参数个数不同"),
-            detail=Text(f"by layer type: expected {expected_params}, got {got_params}",
-                        f"按层类型：应为 {expected_params}，得到 {got_params}"),
-            cause=Text("frozen parameters (requires_grad=False) or layers without their bias.",
-                       "参数被冻结（requires_grad=False）或层缺少偏置。"))
 
 
 register(Spec(

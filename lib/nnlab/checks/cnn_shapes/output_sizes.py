@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, is_int, is_number, result_value
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
-from nnlab.training import one_thread
+from nnlab.threads import one_thread
 
 
 def _call_text(name: str, kwargs: dict[str, Any]) -> str:
@@ -29,10 +29,10 @@ Category = tuple[Text, list[bool], Text]  # (label, which cases, likely cause)
 
 
 def _values(results: list[Record], what: Text) -> list[Any]:
-    values = [_value(r, what) for r in results]
+    values = [result_value(r, what) for r in results]
     for value in values:
-        if not _is_number(value):
-            raise CheckFailed(
+        if not is_number(value):
+            fail(
                 what, Text("returned something that is not a number", "返回值不是数字"),
                 detail=Text(f"got {type(value).__name__}", f"得到 {type(value).__name__}"),
                 cause=Text("a missing return statement, or a tuple/list instead of one size.",
@@ -48,7 +48,7 @@ def _judge_sizes(name: str, record: Record, cases: list[dict[str, Any]], expecte
     what = Text(name)
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(cases):
-        raise CheckFailed(what, Text("could not be run on every setting", "未能在所有设置上运行"))
+        fail(what, Text("could not be run on every setting", "未能在所有设置上运行"))
     got = _values(results, what)
     wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
     if wrong:
@@ -58,7 +58,7 @@ def _judge_sizes(name: str, record: Record, cases: list[dict[str, Any]], expecte
         where_en = where_zh = ""
         if label is not None:
             where_en, where_zh = f", all {label.en}", f"，全部是{label.zh}"
-        raise CheckFailed(
+        fail(
             what, Text("output sizes differ from torch", "输出尺寸与 torch 不一致"),
             detail=Text(
                 f"{len(wrong)} of {len(cases)} settings differ{where_en}; e.g. "
@@ -70,8 +70,8 @@ def _judge_sizes(name: str, record: Record, cases: list[dict[str, Any]], expecte
                            "and compare with your formula term by term.",
                            "在一排方格上（或用 conv_explorer）手算这个例子，再逐项对照你的公式。"))
     for value, case in zip(got, cases):
-        if not _is_int(value):
-            raise CheckFailed(
+        if not is_int(value):
+            fail(
                 what, Text("returned a float, expected an int", "返回了浮点数，应返回整数"),
                 detail=Text(f"{_call_text(name, case)} returned {value!r}",
                             f"{_call_text(name, case)} 返回 {value!r}"),
@@ -99,14 +99,14 @@ def _torch_len(op: Callable[..., torch.Tensor], in_size: int, kernel_size: int,
     return int(out.shape[-1])
 
 
-def _conv_len(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int | None:
+def conv_len(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int | None:
     """The output length torch's conv1d produces, or None where torch refuses the setting."""
     if in_size < 1:
         return None
     return _torch_len(F.conv1d, in_size, kernel_size, stride=stride, padding=padding, dilation=dilation)
 
 
-def _conv_cases(p: Params) -> list[dict[str, Any]]:
+def conv_cases(p: Params) -> list[dict[str, Any]]:
     """Settings torch accepts; every fourth has padding, dilation, or both, the rest strides.
 
     The input size is redrawn until torch's conv1d accepts the setting
@@ -119,7 +119,7 @@ def _conv_cases(p: Params) -> list[dict[str, Any]]:
                 "stride": int(rng.choice([1, 2, 2, 3, 4, 5])),
                 "padding": int(rng.integers(1, 5)) if i % 4 in (1, 3) else 0,
                 "dilation": int(rng.integers(2, 4)) if i % 4 in (2, 3) else 1}
-        while _conv_len(**case) is None:
+        while conv_len(**case) is None:
             case["in_size"] = int(rng.integers(1, 96))
         cases.append(case)
     return cases
@@ -127,10 +127,10 @@ def _conv_cases(p: Params) -> list[dict[str, Any]]:
 
 @one_thread()
 def _conv_judge(record: Record, p: Params) -> None:
-    cases = _conv_cases(p)
-    expected = [_conv_len(**c) for c in cases]
+    cases = conv_cases(p)
+    expected = [conv_len(**c) for c in cases]
     # Flooring matters where one input position less gives the same output length.
-    floored = [_conv_len(**{**c, "in_size": c["in_size"] - 1}) == e for c, e in zip(cases, expected)]
+    floored = [conv_len(**{**c, "in_size": c["in_size"] - 1}) == e for c, e in zip(cases, expected)]
     categories = [
         (Text("where the division by stride is not exact", "除以 stride 除不尽的设置"), floored,
          Text("torch floors: a window that would run past the end of the padded input is dropped. "
@@ -164,7 +164,7 @@ def _transpose_len(in_size: int, kernel_size: int, stride: int, padding: int,
                       output_padding=output_padding, dilation=dilation)
 
 
-def _transpose_cases(p: Params) -> list[dict[str, Any]]:
+def transpose_cases(p: Params) -> list[dict[str, Any]]:
     """Settings torch accepts (output_padding < max(stride, dilation), output length ≥ 1).
 
     The padding is redrawn until torch's conv_transpose1d accepts the setting.
@@ -185,7 +185,7 @@ def _transpose_cases(p: Params) -> list[dict[str, Any]]:
 
 @one_thread()
 def _transpose_judge(record: Record, p: Params) -> None:
-    cases = _transpose_cases(p)
+    cases = transpose_cases(p)
     expected = [_transpose_len(**c) for c in cases]
     categories = [
         (Text("with output_padding > 0", "output_padding > 0 的设置"),
@@ -216,13 +216,13 @@ register(Spec(
     "conv_output_size", NOTEBOOK,
     Text("conv_output_size matches the lengths torch's conv1d produces",
          "conv_output_size 与 torch conv1d 的输出长度一致"),
-    ("function",), lambda f, p: _sizes_run("conv_output_size", _conv_cases, f, p), _conv_judge,
+    ("function",), lambda f, p: _sizes_run("conv_output_size", conv_cases, f, p), _conv_judge,
     {"seed": 0, "cases": 40},
 ))
 register(Spec(
     "conv_transpose_output_size", NOTEBOOK,
     Text("conv_transpose_output_size matches torch's conv_transpose1d",
          "conv_transpose_output_size 与 torch conv_transpose1d 一致"),
-    ("function",), lambda f, p: _sizes_run("conv_transpose_output_size", _transpose_cases, f, p),
+    ("function",), lambda f, p: _sizes_run("conv_transpose_output_size", transpose_cases, f, p),
     _transpose_judge, {"seed": 0, "cases": 40},
 ))

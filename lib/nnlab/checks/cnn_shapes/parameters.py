@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, is_int, is_number, result_value
 from nnlab.checks.codec import TensorValue
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
-from nnlab.training import one_thread
+from nnlab.threads import one_thread
 
 
 def random_models(p: Params, device: str = "cpu") -> list[nn.Sequential]:
@@ -105,25 +105,25 @@ def _count_judge(record: Record, p: Params) -> None:
     models = random_models(p, device="meta")
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(models):
-        raise CheckFailed(what, Text("could not be run on every model", "未能在所有模型上运行"))
+        fail(what, Text("could not be run on every model", "未能在所有模型上运行"))
     for i, (result, model) in enumerate(zip(results, models)):
-        got = _value(result, what)
+        got = result_value(result, what)
         expected = sum(q.numel() for q in model.parameters() if q.requires_grad)
         if isinstance(got, TensorValue) and got.array.shape == ():
             got = got.array[()]
-        if not _is_number(got) or got != expected:
+        if not is_number(got) or got != expected:
             layers = _short_description(model)
-            raise CheckFailed(
+            fail(
                 what, Text("differs from torch's count of trainable parameters",
                            "与 torch 统计的可训练参数个数不同"),
                 detail=Text(f"model {i}, Sequential({layers}): expected {expected}, got {got!r}",
                             f"模型 {i}，Sequential({layers})：应为 {expected}，得到 {got!r}"),
                 cause=_count_cause(got, model))
-        if not _is_int(got):
-            raise CheckFailed(what, Text("should return an int", "应返回整数"),
-                              detail=Text(f"got {type(got).__name__}", f"得到 {type(got).__name__}"),
-                              next_step=Text("p.numel() is an int; sum them with sum(...).",
-                                             "p.numel() 是整数，用 sum(...) 求和。"))
+        if not is_int(got):
+            fail(what, Text("should return an int", "应返回整数"),
+                 detail=Text(f"got {type(got).__name__}", f"得到 {type(got).__name__}"),
+                 next_step=Text("p.numel() is an int; sum them with sum(...).",
+                                "p.numel() 是整数，用 sum(...) 求和。"))
 
 
 register(Spec(

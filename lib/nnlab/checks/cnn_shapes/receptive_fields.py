@@ -14,13 +14,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nnlab.checks.cnn_shapes._common import NOTEBOOK, _is_int, _is_number, _value
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.cnn_shapes._common import NOTEBOOK, is_int, is_number, result_value
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
-from nnlab.training import one_thread
+from nnlab.threads import one_thread
 
 
-def _stacks(p: Params) -> list[list[tuple[str, int, int]]]:
+def layer_stacks(p: Params) -> list[list[tuple[str, int, int]]]:
     """Random stacks of ("conv" | "pool", kernel, stride); total stride kept ≤ 256."""
     rng = np.random.default_rng(p["seed"])
     stacks = []
@@ -70,7 +70,7 @@ def measure_receptive_fields(layers: Sequence[tuple[str, int, int]]) -> list[int
 
 @one_thread()
 def _rf_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
-    pairs = [[(k, s) for _, k, s in stack] for stack in _stacks(p)]
+    pairs = [[(k, s) for _, k, s in stack] for stack in layer_stacks(p)]
     return {"results": [call(functions["function"], layers) for layers in pairs]}
 
 
@@ -92,17 +92,17 @@ def _rf_cause(stack: list[tuple[str, int, int]], j: int) -> Text:
 @one_thread()
 def _rf_judge(record: Record, p: Params) -> None:
     what = Text("receptive_fields")
-    stacks = _stacks(p)
+    stacks = layer_stacks(p)
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(stacks):
-        raise CheckFailed(what, Text("could not be run on every stack", "未能在所有网络上运行"))
+        fail(what, Text("could not be run on every stack", "未能在所有网络上运行"))
     for stack, result in zip(stacks, results):
-        value = _value(result, what)
+        value = result_value(result, what)
         if isinstance(value, np.ndarray):
             value = value.tolist()
         pairs = [(k, s) for _, k, s in stack]
-        if not isinstance(value, (list, tuple)) or not all(_is_number(v) for v in value):
-            raise CheckFailed(
+        if not isinstance(value, (list, tuple)) or not all(is_number(v) for v in value):
+            fail(
                 what, Text("should return a list of ints", "应返回整数列表"),
                 detail=Text(f"got {type(value).__name__}", f"得到 {type(value).__name__}"),
                 cause=Text("returning only the last layer's receptive field, or a missing return.",
@@ -110,7 +110,7 @@ def _rf_judge(record: Record, p: Params) -> None:
                 next_step=Text("append the receptive field after every layer to a list and return it.",
                                "每层之后把感受野追加到列表中，最后返回该列表。"))
         if len(value) != len(stack):
-            raise CheckFailed(
+            fail(
                 what, Text("should give one receptive field per layer", "应为每一层给出一个感受野"),
                 detail=Text(f"{len(stack)} layers, got {len(value)} values",
                             f"{len(stack)} 层，得到 {len(value)} 个值"),
@@ -120,7 +120,7 @@ def _rf_judge(record: Record, p: Params) -> None:
         wrong = [j for j, (g, e) in enumerate(zip(value, expected)) if g != e]
         if wrong:
             j = wrong[0]
-            raise CheckFailed(
+            fail(
                 what, Text("differs from the receptive field measured with autograd",
                            "与用 autograd 测得的感受野不一致"),
                 detail=Text(f"layers {pairs}: after layer {j + 1} expected {expected[j]}, got {value[j]!r} "
@@ -130,10 +130,10 @@ def _rf_judge(record: Record, p: Params) -> None:
                 cause=_rf_cause(stack, j),
                 next_step=Text("trace the example by hand: draw each layer's window over the one below.",
                                "手算这个例子：把每一层的窗口画在下一层之上。"))
-        if not all(_is_int(v) for v in value):
-            raise CheckFailed(what, Text("should return ints, got floats", "应返回整数，却得到浮点数"),
-                              next_step=Text("use integer arithmetic (* and +, no /).",
-                                             "只用整数运算（* 和 +，不要用 /）。"))
+        if not all(is_int(v) for v in value):
+            fail(what, Text("should return ints, got floats", "应返回整数，却得到浮点数"),
+                 next_step=Text("use integer arithmetic (* and +, no /).",
+                                "只用整数运算（* 和 +，不要用 /）。"))
 
 
 register(Spec(

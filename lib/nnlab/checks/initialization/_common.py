@@ -67,7 +67,7 @@ def torch_fan_in_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
     return int(fan_in), int(fan_out)
 
 
-def _scalar(value: Any) -> float | None:
+def as_scalar(value: Any) -> float | None:
     """A real number returned by student code as a float, or None if it is not one."""
     if isinstance(value, bool):
         return None
@@ -78,7 +78,7 @@ def _scalar(value: Any) -> float | None:
     return None
 
 
-def _type_name(value: Any) -> str:
+def type_name_of(value: Any) -> str:
     if isinstance(value, TensorValue):
         return f"torch.Tensor of shape {tuple(value.array.shape)}"
     if isinstance(value, np.ndarray):

@@ -16,8 +16,8 @@ import torch
 
 from nnlab.checks.codec import TensorValue
 from nnlab.checks.compare import value_of
-from nnlab.checks.initialization._common import NOTEBOOK, _scalar, _type_name, fan_in_std
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.initialization._common import NOTEBOOK, as_scalar, fan_in_std, type_name_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 # --- layer_statistics(dims, weight_scale, activation, rng, batch_size) ---------------------
@@ -27,7 +27,8 @@ ENSEMBLE_SIZE = 50
 #: bands of standard errors for the layer statistics (log scale), wider than :data:`BANDS`
 #: because the standard error itself is estimated from the ensemble.
 LAYER_BANDS = 6.0
-_ENSEMBLE_SEED = 20_100_701
+#: the seed of the reference ensemble (independent of any check's seed).
+ENSEMBLE_SEED = 20_100_701
 
 
 def _weight_scale(scale: Any) -> float | Callable[[int], float]:
@@ -51,7 +52,7 @@ def _stats_run(functions: dict[str, Callable[..., Any]], p: Params) -> Record:
 
 def torch_layer_statistics(
     dims: Sequence[int], scale: Any, activation: str, batch_size: int, *,
-    num_runs: int = ENSEMBLE_SIZE, seed: int = _ENSEMBLE_SEED, scale_by: str = "in",
+    num_runs: int = ENSEMBLE_SIZE, seed: int = ENSEMBLE_SEED, scale_by: str = "in",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lecture's experiment in torch (float64), ``num_runs`` independent times.
 
@@ -72,12 +73,13 @@ def torch_layer_statistics(
     """
     key = (tuple(int(d) for d in dims), scale if isinstance(scale, str) else float(scale), activation,
            int(batch_size), int(num_runs), int(seed), scale_by)
-    return _ensemble(*key)
+    return torch_layer_ensemble(*key)
 
 
 @lru_cache(maxsize=64)
-def _ensemble(dims: tuple[int, ...], scale: str | float, activation: str, batch_size: int,
-              num_runs: int, seed: int, scale_by: str) -> tuple[np.ndarray, np.ndarray]:
+def torch_layer_ensemble(dims: tuple[int, ...], scale: str | float, activation: str, batch_size: int,
+                         num_runs: int, seed: int, scale_by: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`torch_layer_statistics` on hashable arguments, cached (read-only results)."""
     g = torch.Generator().manual_seed(seed)
     act = {"tanh": torch.tanh, "relu": torch.relu}[activation]
     x = torch.randn(num_runs, batch_size, dims[0], dtype=torch.float64, generator=g)
@@ -98,14 +100,14 @@ def _ensemble(dims: tuple[int, ...], scale: str | float, activation: str, batch_
 def _stat_pairs(value: Any, num_layers: int, what: Text) -> np.ndarray:
     """The returned list of (mean, std) as an array (L, 2), or a failure naming the problem."""
     if isinstance(value, TensorValue) or not isinstance(value, (list, tuple)):
-        raise CheckFailed(
+        fail(
             what, Text("should return a list of (mean, std) pairs", "应返回 (mean, std) 二元组的列表"),
-            detail=Text(f"got {_type_name(value)}", f"得到 {_type_name(value)}"),
+            detail=Text(f"got {type_name_of(value)}", f"得到 {type_name_of(value)}"),
             next_step=Text("append (float(x.mean()), float(x.std())) after each layer and return the list.",
                            "每层之后追加 (float(x.mean()), float(x.std()))，最后返回列表。"),
         )
     if len(value) != num_layers:
-        raise CheckFailed(
+        fail(
             what, Text("has the wrong number of layers", "层数不对"),
             detail=Text(f"expected {num_layers} (len(dims) − 1), got {len(value)}",
                         f"应为 {num_layers}（len(dims) − 1），得到 {len(value)}"),
@@ -116,12 +118,12 @@ def _stat_pairs(value: Any, num_layers: int, what: Text) -> np.ndarray:
         )
     pairs = []
     for layer, entry in enumerate(value, start=1):
-        numbers = ([_scalar(v) for v in entry] if isinstance(entry, (list, tuple)) and len(entry) == 2
+        numbers = ([as_scalar(v) for v in entry] if isinstance(entry, (list, tuple)) and len(entry) == 2
                    else None)
         if numbers is None or None in numbers:
-            shown = (f"({', '.join(_type_name(v) for v in entry)})"
-                     if isinstance(entry, (list, tuple)) else _type_name(entry))
-            raise CheckFailed(
+            shown = (f"({', '.join(type_name_of(v) for v in entry)})"
+                     if isinstance(entry, (list, tuple)) else type_name_of(entry))
+            fail(
                 what, Text("each entry should be a pair of floats (mean, std)",
                            "每一项应是两个浮点数组成的 (mean, std)"),
                 detail=Text(f"layer {layer}: got {shown}", f"第 {layer} 层：得到 {shown}"),
@@ -134,9 +136,9 @@ def _stat_pairs(value: Any, num_layers: int, what: Text) -> np.ndarray:
         pairs.append(numbers)
     array = np.asarray(pairs, dtype=np.float64)
     if not np.all(np.isfinite(array)):
-        raise CheckFailed(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
-                          cause=Text("an overflow: check the weight scale you multiply by.",
-                                     "数值溢出：检查乘上的权重尺度。"))
+        fail(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
+             cause=Text("an overflow: check the weight scale you multiply by.",
+                        "数值溢出：检查乘上的权重尺度。"))
     return array
 
 
@@ -149,7 +151,7 @@ def _stats_judge(record: Record, p: Params) -> None:
     dims, batch_size = [int(d) for d in p["dims"]], int(p["batch_size"])
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(p["settings"]):
-        raise CheckFailed(Text("layer_statistics"), Text("produced no results", "没有结果"))
+        fail(Text("layer_statistics"), Text("produced no results", "没有结果"))
     num_layers = len(dims) - 1
     for (activation, scale), result in zip(p["settings"], results):
         what = Text("layer_statistics")
@@ -171,7 +173,7 @@ def _stats_judge(record: Record, p: Params) -> None:
             layer, low, high = _outside_band(got[:, column], ensemble)
             if layer is None:
                 continue
-            raise CheckFailed(
+            fail(
                 what,
                 Text(f"the {name_en} of the activations differs from torch's runs of the same experiment",
                      f"激活值的{name_zh}与 torch 运行同一实验的结果不符"),
@@ -194,7 +196,7 @@ def _stats_judge(record: Record, p: Params) -> None:
     again = record.get("again", {})
     again_pairs = _stat_pairs(value_of(again, Text("layer_statistics")), num_layers, Text("layer_statistics"))
     if not np.array_equal(first, again_pairs):
-        raise CheckFailed(
+        fail(
             Text("layer_statistics"),
             Text("gives different results for two generators seeded alike",
                  "两个种子相同的生成器给出了不同的结果"),

@@ -16,12 +16,12 @@ import numpy as np
 from nnlab.checks.compare import value_of
 from nnlab.checks.initialization._common import (
     NOTEBOOK,
-    _scalar,
-    _type_name,
+    as_scalar,
     fan_in_std,
     torch_fan_in_fan_out,
+    type_name_of,
 )
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 # --- fan_in_fan_out(shape) -> (fan_in, fan_out) --------------------------------------------
@@ -34,25 +34,26 @@ def _fan_judge(record: Record, p: Params) -> None:
     what = Text("fan_in_fan_out")
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(p["shapes"]):
-        raise CheckFailed(what, Text("produced no results", "没有结果"))
+        fail(what, Text("produced no results", "没有结果"))
     for shape, result in zip(p["shapes"], results):
         shape = tuple(shape)
         expected = torch_fan_in_fan_out(shape)
         shown = Text(f"for shape {shape}", f"形状 {shape}")
         value = value_of(result, what)
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            raise CheckFailed(
+            fail(
                 what, Text("should return a pair (fan_in, fan_out)", "应返回二元组 (fan_in, fan_out)"),
-                detail=Text(f"{shown.en}: got {_type_name(value)}", f"{shown.zh}：得到 {_type_name(value)}"),
+                detail=Text(f"{shown.en}: got {type_name_of(value)}",
+                            f"{shown.zh}：得到 {type_name_of(value)}"),
                 next_step=Text("end with `return fan_in, fan_out`.", "最后写 `return fan_in, fan_out`。"),
             )
         if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-            floats = [_scalar(v) for v in value]
+            floats = [as_scalar(v) for v in value]
             integral = all(f is not None and f == int(f) for f in floats)
-            raise CheckFailed(
+            fail(
                 what, Text("should return two integers", "应返回两个整数"),
-                detail=Text(f"{shown.en}: got ({', '.join(_type_name(v) for v in value)})",
-                            f"{shown.zh}：得到 ({', '.join(_type_name(v) for v in value)})"),
+                detail=Text(f"{shown.en}: got ({', '.join(type_name_of(v) for v in value)})",
+                            f"{shown.zh}：得到 ({', '.join(type_name_of(v) for v in value)})"),
                 cause=Text("np.prod(()) of an empty kernel shape is the float 1.0."
                            if integral else "a division instead of a product.",
                            "对空的卷积核形状求 np.prod(()) 得到浮点数 1.0。"
@@ -61,35 +62,38 @@ def _fan_judge(record: Record, p: Params) -> None:
                                "用 math.prod(shape[2:])（空元组得到整数 1），或 int(...)。"),
             )
         got = (int(value[0]), int(value[1]))
-        if got == expected:
-            continue
-        if got == expected[::-1]:
-            cause = Text("fan_in and fan_out are swapped: torch stores weights as (out, in, *kernel), "
-                         "so fan_in counts shape[1], fan_out counts shape[0].",
-                         "fan_in 与 fan_out 颠倒了：torch 的权重布局是 (out, in, *kernel)，"
-                         "fan_in 对应 shape[1]，fan_out 对应 shape[0]。")
-        elif len(shape) > 2 and got in ((shape[1], shape[0]), (shape[0], shape[1])):
-            cause = Text("the kernel is missing: each output of a convolution sees in_channels × "
-                         "kernel elements, so multiply both fans by the product of all of shape[2:] "
-                         "(one kernel dimension for conv1d, two for conv2d, three for conv3d).",
-                         "漏掉了卷积核：卷积的每个输出看到 in_channels × 卷积核 个输入，"
-                         "两个 fan 都要乘以 shape[2:] 所有维度的乘积"
-                         "（conv1d 一维、conv2d 二维、conv3d 三维）。")
-        elif len(shape) != 4 and len(shape) > 2:
-            cause = Text(f"a {len(shape) - 2}-D kernel: the receptive field is the product of *all* "
-                         "of shape[2:], not only kh·kw.",
-                         f"{len(shape) - 2} 维卷积核：感受野是 shape[2:] *所有*维度的乘积，不只是 kh·kw。")
-        else:
-            cause = Text("fan_in = shape[1] · prod(shape[2:]), fan_out = shape[0] · prod(shape[2:]).",
-                         "fan_in = shape[1] · prod(shape[2:])，fan_out = shape[0] · prod(shape[2:])。")
-        raise CheckFailed(
-            what, Text("differs from torch", "与 torch 的结果不同"),
-            detail=Text(f"{shown.en}: expected {expected}, got {got}",
-                        f"{shown.zh}：应为 {expected}，得到 {got}"),
-            cause=cause,
-            next_step=Text("compare with torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)).",
-                           "与 torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)) 对比。"),
-        )
+        if got != expected:
+            fail(
+                what, Text("differs from torch", "与 torch 的结果不同"),
+                detail=Text(f"{shown.en}: expected {expected}, got {got}",
+                            f"{shown.zh}：应为 {expected}，得到 {got}"),
+                cause=_fan_cause(shape, got, expected),
+                next_step=Text(
+                    "compare with torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)).",
+                    "与 torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)) 对比。"),
+            )
+
+
+def _fan_cause(shape: tuple[int, ...], got: tuple[int, int], expected: tuple[int, int]) -> Text:
+    """The likely mistake behind wrong fans: swapped, kernel left out, only two kernel dimensions."""
+    if got == expected[::-1]:
+        return Text("fan_in and fan_out are swapped: torch stores weights as (out, in, *kernel), "
+                    "so fan_in counts shape[1], fan_out counts shape[0].",
+                    "fan_in 与 fan_out 颠倒了：torch 的权重布局是 (out, in, *kernel)，"
+                    "fan_in 对应 shape[1]，fan_out 对应 shape[0]。")
+    if len(shape) > 2 and got in ((shape[1], shape[0]), (shape[0], shape[1])):
+        return Text("the kernel is missing: each output of a convolution sees in_channels × "
+                    "kernel elements, so multiply both fans by the product of all of shape[2:] "
+                    "(one kernel dimension for conv1d, two for conv2d, three for conv3d).",
+                    "漏掉了卷积核：卷积的每个输出看到 in_channels × 卷积核 个输入，"
+                    "两个 fan 都要乘以 shape[2:] 所有维度的乘积"
+                    "（conv1d 一维、conv2d 二维、conv3d 三维）。")
+    if len(shape) != 4 and len(shape) > 2:
+        return Text(f"a {len(shape) - 2}-D kernel: the receptive field is the product of *all* "
+                    "of shape[2:], not only kh·kw.",
+                    f"{len(shape) - 2} 维卷积核：感受野是 shape[2:] *所有*维度的乘积，不只是 kh·kw。")
+    return Text("fan_in = shape[1] · prod(shape[2:]), fan_out = shape[0] · prod(shape[2:]).",
+                "fan_in = shape[1] · prod(shape[2:])，fan_out = shape[0] · prod(shape[2:])。")
 
 
 register(Spec(
@@ -115,15 +119,15 @@ def _std_judge(name: str, method: str, record: Record, p: Params) -> None:
     what = Text(name)
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(p["fan_ins"]):
-        raise CheckFailed(what, Text("produced no results", "没有结果"))
+        fail(what, Text("produced no results", "没有结果"))
     other = "kaiming" if method == "xavier" else "xavier"
     for fan_in, result in zip(p["fan_ins"], results):
         value = value_of(result, what)
-        got = _scalar(value)
+        got = as_scalar(value)
         if got is None:
-            raise CheckFailed(
+            fail(
                 what, Text("should return one number (a float)", "应返回一个数（浮点数）"),
-                detail=Text(f"got {_type_name(value)}", f"得到 {_type_name(value)}"),
+                detail=Text(f"got {type_name_of(value)}", f"得到 {type_name_of(value)}"),
                 next_step=Text("return e.g. float(...) of a math.sqrt or np.sqrt expression.",
                                "返回一个数，例如 float(...) 包住 math.sqrt 或 np.sqrt 的表达式。"),
             )
@@ -150,7 +154,7 @@ def _std_judge(name: str, method: str, record: Record, p: Params) -> None:
                           "kaiming_normal_；不是同时用到 fan_out 的 xavier_normal_）。")
                      if method == "xavier" else
                      Text("Kaiming for ReLU is std = √(2/Din).", "ReLU 的 Kaiming 初始化是 std = √(2/Din)。"))
-        raise CheckFailed(
+        fail(
             what, Text("differs from the std torch.nn.init uses", "与 torch.nn.init 使用的标准差不同"),
             detail=Text(f"{name}({fan_in}): expected {expected:.6g}, got {got:.6g} (ratio {ratio:.4g})",
                         f"{name}({fan_in})：应为 {expected:.6g}，得到 {got:.6g}（比值 {ratio:.4g}）"),

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from nnlab.checks.codec import TensorValue
-from nnlab.checks.compare import expect_within, value_of
-from nnlab.checks.initialization._common import NOTEBOOK, _type_name, torch_init_std
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.compare import value_of
+from nnlab.checks.initialization._common import NOTEBOOK, torch_init_std, type_name_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_within
 from nnlab.i18n import Text
 
 #: bands of standard errors for every statistical check in this module.
@@ -55,14 +56,14 @@ def _weights(result: Record, shape: tuple[int, ...], method: str) -> np.ndarray:
     what = Text(f"init_weights(method={method!r})")
     value = value_of(result, what)
     if isinstance(value, TensorValue) or not isinstance(value, np.ndarray):
-        raise CheckFailed(
+        fail(
             what, Text("should return a numpy array", "应返回 numpy 数组"),
-            detail=Text(f"got {_type_name(value)}", f"得到 {_type_name(value)}"),
+            detail=Text(f"got {type_name_of(value)}", f"得到 {type_name_of(value)}"),
             next_step=Text("draw with rng.standard_normal(shape) (or np.full for constants).",
                            "用 rng.standard_normal(shape) 抽样（常数用 np.full）。"),
         )
     if value.shape != shape:
-        raise CheckFailed(
+        fail(
             what, Text("has the wrong shape", "形状错误"),
             detail=Text(f"expected {shape}, got {value.shape}", f"应为 {shape}，得到 {value.shape}"),
             cause=Text("the weight keeps the shape it is given, in torch layout (out, in, *kernel); "
@@ -70,7 +71,7 @@ def _weights(result: Record, shape: tuple[int, ...], method: str) -> np.ndarray:
                        "权重保持传入的形状（torch 布局 (out, in, *kernel)），不要转置。"),
         )
     if value.dtype != np.float64:
-        raise CheckFailed(
+        fail(
             what, Text("has the wrong dtype", "数据类型错误"),
             detail=Text(f"expected float64, got {value.dtype}", f"应为 float64，得到 {value.dtype}"),
             cause=Text("an integer constant (np.full(shape, 1)) or a float32 conversion.",
@@ -79,8 +80,8 @@ def _weights(result: Record, shape: tuple[int, ...], method: str) -> np.ndarray:
                            "指定 dtype=np.float64（或用浮点常数）。"),
         )
     if not np.all(np.isfinite(value)):
-        raise CheckFailed(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
-                          cause=Text("a division by zero.", "除以了零。"))
+        fail(what, Text("contains NaN or infinity", "出现了 NaN 或无穷大"),
+             cause=Text("a division by zero.", "除以了零。"))
     return value
 
 
@@ -128,14 +129,14 @@ def _std_cause(method: str, shape: tuple[int, ...], got: float, stderr_of: Calla
 def _init_judge(record: Record, p: Params) -> None:
     results = record.get("results")
     if not isinstance(results, dict):
-        raise CheckFailed(Text("init_weights"), Text("produced no results", "没有结果"))
+        fail(Text("init_weights"), Text("produced no results", "没有结果"))
     for i, shape in enumerate(p["shapes"]):
         shape = tuple(shape)
         n = math.prod(shape)
         constant = _weights(results.get(f"{i}:constant", {}), shape, "constant")
         spread = float(np.ptp(constant))
         if spread != 0.0:
-            raise CheckFailed(
+            fail(
                 Text("init_weights(method='constant')"),
                 Text("values are not all equal", "值并不全相同"),
                 detail=Text(f"shape {shape}: max − min = {spread:.3g}",
@@ -179,7 +180,7 @@ def _check_uses_rng(record: Record, p: Params) -> None:
     first = _weights(record["results"].get("0:xavier", {}), shape, "xavier")
     again = _weights(record.get("again", {}), shape, "xavier")
     if not np.array_equal(first, again):
-        raise CheckFailed(
+        fail(
             Text("init_weights"),
             Text("gives different weights for two generators seeded alike",
                  "两个种子相同的生成器给出了不同的权重"),
@@ -190,7 +191,7 @@ def _check_uses_rng(record: Record, p: Params) -> None:
         )
     other = _weights(record.get("other", {}), shape, "xavier")
     if np.array_equal(first, other):
-        raise CheckFailed(
+        fail(
             Text("init_weights"),
             Text("gives the same random numbers for generators with different seeds",
                  "不同种子的生成器给出了相同的随机数"),
@@ -212,7 +213,7 @@ def _check_unknown_method(record: Record) -> None:
         value_of(result, what)
     got = (Text(f"raised {kind}", f"抛出了 {kind}") if kind
            else Text("returned a value", "返回了一个值"))
-    raise CheckFailed(
+    fail(
         what, Text("an unknown method should raise ValueError", "未知方法应抛出 ValueError"),
         detail=got,
         cause=Text("a missing final else, or a dict lookup that raises KeyError.",

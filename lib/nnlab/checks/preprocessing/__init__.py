@@ -16,7 +16,7 @@ Inputs come from the embedded dataset (``source="shapes"``, always
 each channel has its own mean and spread and each pixel position its own
 offset, so that channels, positions and images are all told apart.
 
-Every call goes through :func:`_call_recording`, which notes which array
+Every call goes through :func:`call_recording`, which notes which array
 arguments the student's function changed in place (``X -= mean`` on the
 caller's array), so that the judge can say so.
 

@@ -1,6 +1,6 @@
 """Calling student code and the torch references shared by the 02_preprocessing checks.
 
-Every call goes through :func:`_call_recording`, which notes which array
+Every call goes through :func:`call_recording`, which notes which array
 arguments the student's function changed in place. The references transpose
 images to torch's ``(N, C, H, W)`` and compute in float64 like torchvision's
 ``Normalize``.
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nnlab.checks.spec import CheckFailed, Record, call
+from nnlab.checks.spec import Record, call, fail
 from nnlab.i18n import Text
 
 NOTEBOOK = "02_preprocessing"
@@ -23,7 +23,7 @@ NOTEBOOK = "02_preprocessing"
 # --------------------------------------------------------------------------- calling
 
 
-def _call_recording(function: Any, *args: Any) -> Record:
+def call_recording(function: Any, *args: Any) -> Record:
     """:func:`call`, also recording which array arguments ``function`` changed in place.
 
     ``call`` hands the function copies, so the check's own inputs stay
@@ -50,13 +50,13 @@ def _call_recording(function: Any, *args: Any) -> Record:
     return record
 
 
-def _expect_untouched(record: Record, names: Sequence[str], function: str) -> None:
+def expect_untouched(record: Record, names: Sequence[str], function: str) -> None:
     """Fail when the student's function changed one of its array arguments in place."""
     mutated = [names[i] for i in record.get("mutated") or [] if isinstance(i, int) and 0 <= i < len(names)]
     if not mutated:
         return
     listed = ", ".join(mutated)
-    raise CheckFailed(
+    fail(
         Text(function),
         Text(f"returns the right values but changed its input {listed} in place",
              f"结果正确，但原地修改了输入 {listed}"),
@@ -74,18 +74,18 @@ def _expect_untouched(record: Record, names: Sequence[str], function: str) -> No
 # --------------------------------------------------------------------------- torch references
 
 
-def _nchw(X: np.ndarray) -> torch.Tensor:
+def nchw(X: np.ndarray) -> torch.Tensor:
     """``(N, H, W, C)`` numpy -> ``(N, C, H, W)`` float64 tensor (torch's layout)."""
     return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64)).permute(0, 3, 1, 2)
 
 
-def _nhwc(t: torch.Tensor) -> np.ndarray:
+def nhwc(t: torch.Tensor) -> np.ndarray:
     return t.permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def _torch_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
+def torch_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
     """The mean image ``(H, W, C)``, per-channel mean and population std ``(C,)``, from torch."""
-    t = _nchw(X)
+    t = nchw(X)
     return {
         "mean_image": t.mean(dim=0).permute(1, 2, 0).contiguous().numpy(),
         "channel_mean": t.mean(dim=(0, 2, 3)).numpy(),
@@ -93,15 +93,15 @@ def _torch_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _torch_normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray | None) -> np.ndarray:
+def torch_normalize(X: np.ndarray, mean: np.ndarray, std: np.ndarray | None) -> np.ndarray:
     """torchvision ``Normalize`` on every image: ``(t - mean[:, None, None]) / std[:, None, None]``.
 
     A mean image ``(H, W, C)`` is transposed to ``(C, H, W)`` and subtracted as is.
     """
-    t = _nchw(X)
+    t = nchw(X)
     m = torch.from_numpy(np.asarray(mean, dtype=np.float64))
     t = t - (m.permute(2, 0, 1) if m.ndim == 3 else m[:, None, None])
     if std is not None:
         s = torch.from_numpy(np.asarray(std, dtype=np.float64))
         t = t / s[:, None, None]
-    return _nhwc(t)
+    return nhwc(t)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.checks.compare import FLOAT64
-from nnlab.checks.spec import CheckFailed
+from nnlab.checks.spec import fail
 from nnlab.i18n import Text
 
 
@@ -39,7 +39,7 @@ def _reduction_hint(x_shape: tuple[int, ...], got_shape: tuple[int, ...]) -> str
     return None
 
 
-_REDUCES = {
+REDUCES = {
     "mean_image": Text("the mean image averages over the N images only: axis=0, giving (H, W, C)",
                        "平均图像只对 N 张图像求平均：axis=0，结果为 (H, W, C)"),
     "channel_mean": Text("the per-channel mean averages over images, rows and columns: "
@@ -51,7 +51,7 @@ _REDUCES = {
 }
 
 
-def _expect_shape(value: Any, expected_shape: tuple[int, ...], x_shape: tuple[int, ...],
+def expect_shape(value: Any, expected_shape: tuple[int, ...], x_shape: tuple[int, ...],
                   function: str, what: Text) -> None:
     """A shape failure that says which reduction the student's shape comes from."""
     if not isinstance(value, np.ndarray) or value.shape == tuple(expected_shape):
@@ -67,12 +67,12 @@ def _expect_shape(value: Any, expected_shape: tuple[int, ...], x_shape: tuple[in
         cause = Text("standardize changes values, not the shape: (X - mean) / std broadcasts to X's shape.",
                      "standardize 只改变数值，不改变形状：(X - mean) / std 会广播成 X 的形状。")
     elif hint is not None:
-        reduces = _REDUCES[function]
+        reduces = REDUCES[function]
         cause = Text(f"your result has the shape of {hint}; {reduces.en}.",
                      f"你的结果形状相当于 {hint}；{reduces.zh}。")
     else:
-        cause = _REDUCES[function] + Text(".", "。")
-    raise CheckFailed(
+        cause = REDUCES[function] + Text(".", "。")
+    fail(
         what, Text("has the wrong shape", "形状错误"),
         detail=Text(f"X has shape {x_shape}; expected {tuple(expected_shape)}, got {value.shape}",
                     f"X 的形状为 {x_shape}；应为 {tuple(expected_shape)}，得到 {value.shape}"),
@@ -112,7 +112,7 @@ def _is_close(value: Any, reference: Any) -> bool:
             and bool(np.allclose(value, reference, rtol=FLOAT64.rtol, atol=FLOAT64.atol)))
 
 
-def _diagnose(value: Any, expected: Any, mistakes: Callable[[], list[Mistake]], what: Text) -> None:
+def diagnose(value: Any, expected: Any, mistakes: Callable[[], list[Mistake]], what: Text) -> None:
     """Name the mistake when a wrong result equals what a known mistake produces.
 
     ``mistakes`` is only called when ``value`` differs from ``expected``.
@@ -121,11 +121,11 @@ def _diagnose(value: Any, expected: Any, mistakes: Callable[[], list[Mistake]], 
         return
     for mistake in mistakes():
         if _is_close(value, mistake.result):
-            raise CheckFailed(what, mistake.kind, cause=mistake.cause,
-                              next_step=mistake.next_step or _COMPARE)
+            fail(what, mistake.kind, cause=mistake.cause,
+                 next_step=mistake.next_step or _COMPARE)
 
 
-_POPULATION = Text(
+POPULATION = Text(
     "this course uses the population std over all N·H·W values of a channel: divide by M, not "
     "M − 1 (np.std's default ddof=0; torch.std(..., correction=0), i.e. unbiased=False).",
     "本课程使用总体标准差：对每个通道的全部 N·H·W 个值，除以 M 而不是 M − 1（np.std 默认的 "

@@ -17,23 +17,23 @@ import torch
 from nnlab.checks.compare import FLOAT64, expect_close, value_of
 from nnlab.checks.preprocessing._common import (
     NOTEBOOK,
-    _call_recording,
-    _expect_untouched,
-    _nchw,
-    _torch_statistics,
+    call_recording,
+    expect_untouched,
+    nchw,
+    torch_statistics,
 )
-from nnlab.checks.preprocessing._diagnosis import _POPULATION, _REDUCES, Mistake, _diagnose, _expect_shape
+from nnlab.checks.preprocessing._diagnosis import POPULATION, REDUCES, Mistake, diagnose, expect_shape
 from nnlab.checks.preprocessing.inputs import make_images
 from nnlab.checks.spec import Params, Record, Spec, register
 from nnlab.i18n import Text
 
 
 def _std_mistakes(X: np.ndarray) -> list[Mistake]:
-    t = _nchw(X)
+    t = nchw(X)
     over_all = Text("compute one std over axis=(0, 1, 2) of X.",
                     "在 X 的 axis=(0, 1, 2) 上一次性计算标准差。")
     return [
-        Mistake(Text("uses the sample std (ddof=1)", "用了样本标准差（ddof=1）"), _POPULATION,
+        Mistake(Text("uses the sample std (ddof=1)", "用了样本标准差（ddof=1）"), POPULATION,
                 torch.std(t, dim=(0, 2, 3), correction=1).numpy(),
                 Text("use np.std(..., ddof=0), numpy's default.",
                      "使用 np.std(..., ddof=0)（numpy 的默认值）。")),
@@ -66,20 +66,20 @@ _STAT_TITLES = {
 
 
 def _statistic_run(function: str, functions: Mapping[str, Callable[..., Any]], p: Params) -> Record:
-    return _call_recording(functions["function"], make_images(p))
+    return call_recording(functions["function"], make_images(p))
 
 
 def _statistic_judge(function: str, record: Record, p: Params) -> None:
     X = make_images(p)
-    expected = _torch_statistics(X)[function]
+    expected = torch_statistics(X)[function]
     what = Text(function)
     value = value_of(record, what)
-    _expect_shape(value, expected.shape, X.shape, function, what)
+    expect_shape(value, expected.shape, X.shape, function, what)
     if function == "channel_std":
-        _diagnose(value, expected, lambda: _std_mistakes(X), what)
+        diagnose(value, expected, lambda: _std_mistakes(X), what)
     expect_close(record, expected, what=what, tol=FLOAT64,
-                 cause=_REDUCES[function] + Text(".", "。"))
-    _expect_untouched(record, ["X"], function)
+                 cause=REDUCES[function] + Text(".", "。"))
+    expect_untouched(record, ["X"], function)
 
 
 _STAT_DEFAULTS = {"seed": 0, "source": "shapes", "shape": (64, 32, 32, 3)}

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from nnlab.checks.compare import FLOAT64, expect_close, value_of
-from nnlab.checks.preprocessing._common import NOTEBOOK, _nchw
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.preprocessing._common import NOTEBOOK, nchw
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 Functions = Mapping[str, Callable[..., Any]]
@@ -43,7 +43,7 @@ def _batches(p: Params, offset: float, spread: float, key: int) -> list[np.ndarr
 
 def _torch_summary(X: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """(count, mean, m2) per channel of ``(N, H, W, C)`` data, measured with torch."""
-    var, mean = torch.var_mean(_nchw(X), dim=(0, 2, 3), correction=0)
+    var, mean = torch.var_mean(nchw(X), dim=(0, 2, 3), correction=0)
     count = X.shape[0] * X.shape[1] * X.shape[2]
     return count, mean.numpy(), (var * count).numpy()
 
@@ -52,10 +52,10 @@ def _summary_of(value: Any, what: Text, c: int) -> tuple[float, np.ndarray, np.n
     ok = (isinstance(value, (tuple, list)) and len(value) == 3
           and all(np.shape(v) == (c,) for v in value[1:]) and np.ndim(value[0]) == 0)
     if not ok:
-        raise CheckFailed(what, Text("should return (count, mean, m2)", "应返回 (count, mean, m2)"),
-                          Text(f"expected a tuple of a number and two ({c},) arrays",
-                               f"应为一个数和两个形状为 ({c},) 的数组组成的元组"),
-                          next_step=Text("return count, mean, m2", "return count, mean, m2"))
+        fail(what, Text("should return (count, mean, m2)", "应返回 (count, mean, m2)"),
+             Text(f"expected a tuple of a number and two ({c},) arrays",
+                  f"应为一个数和两个形状为 ({c},) 的数组组成的元组"),
+             next_step=Text("return count, mean, m2", "return count, mean, m2"))
     return float(value[0]), np.asarray(value[1], dtype=np.float64), np.asarray(value[2], dtype=np.float64)
 
 
@@ -137,14 +137,14 @@ def _stream_judge(record: Record, p: Params) -> None:
         what = Text(f"streaming_channel_stats ({run})", f"streaming_channel_stats（{run}）")
         value = value_of(record[run], what)
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            raise CheckFailed(what, Text("should return (mean, std)", "应返回 (mean, std)"),
-                              next_step=Text("return mean, std", "return mean, std"))
+            fail(what, Text("should return (mean, std)", "应返回 (mean, std)"),
+                 next_step=Text("return mean, std", "return mean, std"))
         count, mean, m2 = _torch_summary(X)
         expect_close({"value": value[0]}, mean, what=what + Text(": mean"), tol=FLOAT64,
                      cause=Text("batches have different sizes: weight each batch's mean by its number "
                                 "of values (merge the summaries), and iterate over the batches only once.",
                                 "各批大小不同：按各批的值的个数加权（合并摘要），并且只遍历一次。"))
-        mean_of_stds = np.mean([torch.std(_nchw(b), dim=(0, 2, 3), correction=0).numpy()
+        mean_of_stds = np.mean([torch.std(nchw(b), dim=(0, 2, 3), correction=0).numpy()
                                 for b in _batches(p, *levels, 2 + k)], axis=0)
         got = np.asarray(value[1], dtype=np.float64) if np.shape(value[1]) == mean.shape else None
         cause = Text("std = √(m2 / count) of all values at once, in one pass: merge the batches' "

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import torch.nn.functional as F
 
-from nnlab.checks.compare import value_of
-from nnlab.checks.regularization._common import NOTEBOOK, Functions, close_to, fail, tensor64, unpack
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.compare import close_to, tensor64, unpack, value_of
+from nnlab.checks.regularization._common import NOTEBOOK, Functions
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from nnlab.checks.compare import value_of
-from nnlab.checks.regularization._common import NOTEBOOK, Functions, fail
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.regularization._common import NOTEBOOK, Functions
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nnlab.checks.compare import value_of
-from nnlab.checks.regularization._common import NOTEBOOK, Functions, close_to, tensor64
+from nnlab.checks.compare import close_to, tensor64, value_of
+from nnlab.checks.regularization._common import NOTEBOOK, Functions
 from nnlab.checks.spec import Params, Record, Spec, call, register
 from nnlab.i18n import Text
 

@@ -7,8 +7,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from nnlab.checks.compare import value_of
-from nnlab.checks.regularization._common import NOTEBOOK, Functions, close_to, off_zero, tensor64, unpack
+from nnlab.checks.compare import close_to, tensor64, unpack, value_of
+from nnlab.checks.regularization._common import NOTEBOOK, Functions, off_zero
 from nnlab.checks.spec import Params, Record, Spec, call, register
 from nnlab.i18n import Text
 

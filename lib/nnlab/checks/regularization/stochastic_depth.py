@@ -23,18 +23,10 @@ import math
 import numpy as np
 import torch
 
-from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import (
-    BANDS,
-    NOTEBOOK,
-    Functions,
-    close_to,
-    fail,
-    fraction_within,
-    off_zero,
-    tensor64,
-)
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.compare import as_array, close_to, tensor64, value_of
+from nnlab.checks.regularization._common import NOTEBOOK, Functions, off_zero
+from nnlab.checks.spec import BANDS, Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_fraction
 from nnlab.i18n import Text
 
 BATCH_ROWS = 4  # samples per call in the batch-mode part (small: the record holds every call)
@@ -124,9 +116,10 @@ def _judge_row(record: Record, x: np.ndarray, residual: np.ndarray, p_survive: f
                   "而不是整个批次抽一次。") + PAPER if all_or_none else
              Text("each sample survives independently with probability p_survive.",
                   "每个样本以概率 p_survive 独立保留。"))
-    fraction_within(survived, n, p_survive, what=what + Text(": survival", "：保留比例"),
-                    name=Text(f"fraction of samples that kept the residual (p_survive = {p_survive:g})",
-                              f"保留残差的样本比例（p_survive = {p_survive:g}）"), cause=cause)
+    expect_fraction(survived, n, p_survive, what=what + Text(": survival", "：保留比例"),
+                    statistic_name=Text(
+                        f"fraction of samples that kept the residual (p_survive = {p_survive:g})",
+                        f"保留残差的样本比例（p_survive = {p_survive:g}）"), cause=cause)
 
 
 def _judge_batch(records: list[Record], x: np.ndarray, residual: np.ndarray, p_survive: float) -> None:
@@ -150,10 +143,11 @@ def _judge_batch(records: list[Record], x: np.ndarray, residual: np.ndarray, p_s
              cause=Text("mode='batch' keeps or skips the block for the whole mini-batch: draw one "
                         "b = rng.random() < p_survive per call. ", "mode='batch' 对整个 mini-batch "
                         "一起保留或跳过：每次调用只抽一个 b = rng.random() < p_survive。") + PAPER)
-    fraction_within(kept_calls, len(records), p_survive,
+    expect_fraction(kept_calls, len(records), p_survive,
                     what=what + Text(": survival", "：保留比例"),
-                    name=Text(f"fraction of calls that kept the residual (p_survive = {p_survive:g})",
-                              f"保留残差的调用比例（p_survive = {p_survive:g}）"),
+                    statistic_name=Text(
+                        f"fraction of calls that kept the residual (p_survive = {p_survive:g})",
+                        f"保留残差的调用比例（p_survive = {p_survive:g}）"),
                     cause=Text("each call keeps the residual branch with probability p_survive "
                                "(the probability of KEEPING it, not of dropping it).",
                                "每次调用以概率 p_survive 保留残差分支（是*保留*的概率，不是丢弃的概率）。"))

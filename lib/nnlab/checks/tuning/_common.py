@@ -10,4 +10,4 @@ import numpy as np
 NOTEBOOK = "05_tuning"
 
 Functions = Mapping[str, Callable[..., Any]]
-_NUMBER = (int, float, np.integer, np.floating)
+NUMBER_TYPES = (int, float, np.integer, np.floating)

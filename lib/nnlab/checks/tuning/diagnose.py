@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.checks.tuning._common import NOTEBOOK, Functions
 from nnlab.i18n import Text
 
@@ -115,16 +115,16 @@ def _diagnose_judge(record: Record, p: Params) -> None:
     what = Text("diagnose_learning_curves")
     results = record.get("results")
     if not isinstance(results, list) or len(results) != len(cases):
-        raise CheckFailed(what, Text("could not be checked: results missing", "无法检查：缺少结果"))
+        fail(what, Text("could not be checked: results missing", "无法检查：缺少结果"))
     confusions: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     for (label, train, val), result in zip(cases, results):
         got = value_of(result, what)
         if not isinstance(got, str) or got not in LABELS:
-            raise CheckFailed(what, Text("returned something other than the three labels",
-                                         "返回值不是三个标签之一"),
-                              detail=Text(f"got {got!r}", f"得到 {got!r}"),
-                              next_step=Text(f"return exactly one of {', '.join(map(repr, LABELS))}.",
-                                             f"只返回 {', '.join(map(repr, LABELS))} 之一。"))
+            fail(what, Text("returned something other than the three labels",
+                            "返回值不是三个标签之一"),
+                 detail=Text(f"got {got!r}", f"得到 {got!r}"),
+                 next_step=Text(f"return exactly one of {', '.join(map(repr, LABELS))}.",
+                                f"只返回 {', '.join(map(repr, LABELS))} 之一。"))
         if got != label:
             confusions.setdefault((label, got), []).append((train, val))
     if not confusions:
@@ -132,7 +132,7 @@ def _diagnose_judge(record: Record, p: Params) -> None:
     (label, got), examples = max(confusions.items(), key=lambda item: len(item[1]))
     count, total_wrong = len(examples), sum(map(len, confusions.values()))
     train, val = examples[0]
-    raise CheckFailed(
+    fail(
         what, Text("misdiagnosed learning curves", "学习曲线诊断错误"),
         detail=Text(
             f"{total_wrong} of {len(cases)} curve pairs wrong; {count} '{label}' pair(s) labelled '{got}' "

@@ -19,27 +19,29 @@ import torch.nn.functional as F
 
 from nnlab.checks.codec import Foreign, TensorValue
 from nnlab.checks.compare import FLOAT32, FLOAT64, expect_close, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
-from nnlab.checks.tuning._common import _NUMBER, NOTEBOOK, Functions
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.tuning._common import NOTEBOOK, NUMBER_TYPES, Functions
+from nnlab.data.features import Features, load_features
 from nnlab.i18n import Text
-from nnlab.training import Features, load_features, make_mlp, one_thread
+from nnlab.threads import one_thread
+from nnlab.training import make_mlp
 
 # --------------------------------------------------------------------------- helpers
 
 def _scalar(value: Any, what: Text, hint: Text) -> float:
     """A returned number as a float, or a failure saying what came back instead."""
     if isinstance(value, TensorValue):
-        raise CheckFailed(what, Text("returned a torch.Tensor, expected a Python float",
-                                     "返回了 torch.Tensor，应返回 Python 浮点数"),
-                          next_step=Text("return a Python float: tensor.item() or float(...).",
-                                         "返回 Python 浮点数：tensor.item() 或 float(...)。"))
+        fail(what, Text("returned a torch.Tensor, expected a Python float",
+                        "返回了 torch.Tensor，应返回 Python 浮点数"),
+             next_step=Text("return a Python float: tensor.item() or float(...).",
+                            "返回 Python 浮点数：tensor.item() 或 float(...)。"))
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, _NUMBER):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, NUMBER_TYPES):
         got = value.type_name if isinstance(value, Foreign) else type(value).__name__
-        raise CheckFailed(what, Text("returned the wrong type", "返回类型错误"),
-                          detail=Text(f"got {got}, expected a float", f"得到 {got}，应为浮点数"),
-                          next_step=hint)
+        fail(what, Text("returned the wrong type", "返回类型错误"),
+             detail=Text(f"got {got}, expected a float", f"得到 {got}，应为浮点数"),
+             next_step=hint)
     return float(value)
 
 
@@ -159,7 +161,7 @@ def _measure_judge(record: Record, p: Params) -> None:
                      "在整个数据集的原始得分上计算 F.cross_entropy(model(X), y)。")
     expect_close({"value": got}, np.float64(measured), what=what, tol=FLOAT32, cause=cause)
     if changed is not False:
-        raise CheckFailed(
+        fail(
             what, Text("changed the model's weights", "改变了模型的权重"),
             cause=Text("measuring the loss must not train: no optimizer step, no in-place edits.",
                        "测量损失不应训练模型：不要调用 optimizer.step()，也不要原地修改参数。"),
@@ -191,79 +193,94 @@ def _overfit_judge(record: Record, p: Params) -> None:
     data, fresh = _mlp_inputs(p)
     budget = int(p["max_iterations"])
     what = Text("overfit_small_sample")
-    value = value_of(record.get("result", {}), what)
-    if isinstance(value, list):
-        value = tuple(value)
-    if not (isinstance(value, tuple) and len(value) == 2):
-        raise CheckFailed(what, Text("should return a pair (num_iterations, final_accuracy)",
-                                     "应返回二元组 (num_iterations, final_accuracy)"),
-                          next_step=Text("end with: return iteration, acc", "最后写：return iteration, acc"))
-    iterations, reported = value
-    if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, (int, np.integer)):
-        raise CheckFailed(what, Text("num_iterations should be an int", "num_iterations 应为整数"),
-                          detail=Text(f"got {type(iterations).__name__}",
-                                      f"得到 {type(iterations).__name__}"),
-                          next_step=Text("count the updates in an int variable.", "用整数变量计数更新次数。"))
-    if not 0 <= int(iterations) <= budget:
-        raise CheckFailed(what, Text("num_iterations is outside [0, max_iterations]",
-                                     "num_iterations 不在 [0, max_iterations] 内"),
-                          detail=Text(f"got {int(iterations)}, max_iterations = {budget}",
-                                      f"得到 {int(iterations)}，max_iterations = {budget}"),
-                          next_step=Text("return how many updates (optimizer steps) you made.",
-                                         "返回所做的更新次数（optimizer.step() 的次数）。"))
-    reported = _scalar(reported, Text("overfit_small_sample: final_accuracy"),
-                       Text("return the accuracy as a float in [0, 1].", "以 [0, 1] 内的浮点数返回准确率。"))
+    iterations, reported = _overfit_result(record, budget, what)
     state = record.get("state")
     changed = _weights_changed(state, fresh)
     if changed is None:
-        raise CheckFailed(what, Text("changed the model's architecture", "改变了模型结构"),
-                          cause=Text("train the layers the model has; do not add, remove or reshape them.",
-                                     "训练模型现有的层，不要增删或改变形状。"))
-    dtype = next(iter(state.values())).dtype
-    model = fresh.to(torch.float64 if dtype == np.float64 else torch.float32)
-    with torch.no_grad():
-        model.load_state_dict({name: torch.from_numpy(np.asarray(a, dtype=dtype))
-                               for name, a in state.items()})
-        X = data.X_train.to(next(model.parameters()).dtype)
-        measured = float((model(X).argmax(dim=1) == data.y_train).double().mean())
+        fail(what, Text("changed the model's architecture", "改变了模型结构"),
+             cause=Text("train the layers the model has; do not add, remove or reshape them.",
+                        "训练模型现有的层，不要增删或改变形状。"))
+    measured = _training_accuracy(state, fresh, data)
     if measured < 1.0:
         wrong = round((1.0 - measured) * len(data.y_train))
         detail = Text(f"after your function, {wrong} of {len(data.y_train)} training examples are still "
                       f"misclassified; you reported {int(iterations)} iterations",
                       f"函数结束后，{len(data.y_train)} 个训练样本中仍有 {wrong} 个分类错误；"
                       f"你报告了 {int(iterations)} 次迭代")
-        if not changed:
-            cause = Text("the model you were given did not change: train `model` itself (not a copy), "
-                         "outside torch.no_grad(), with an optimizer over model.parameters().",
-                         "传入的模型没有变化：要训练 `model` 本身（不是副本），不要放在 torch.no_grad() 里，"
-                         "优化器要作用于 model.parameters()。")
-        elif int(iterations) >= budget:
-            cause = Text("it did not reach 100% within max_iterations: check each update "
-                         "(zero_grad, backward, step) uses the full subset and the given lr.",
-                         "在 max_iterations 内没有达到 100%：检查每次更新（zero_grad、backward、step）"
-                         "是否用整个子集和给定的 lr。")
-        else:
-            cause = Text("it stopped before every example was classified correctly: loop until the "
-                         "training accuracy is exactly 1.0.",
-                         "在所有样本都分类正确之前就停止了：循环直到训练准确率恰好为 1.0。")
-        raise CheckFailed(what, Text("did not reach 100% training accuracy", "没有达到 100% 训练准确率"),
-                          detail=detail, cause=cause,
-                          next_step=Text("print the accuracy after every update.", "每次更新后打印准确率。"))
+        fail(what, Text("did not reach 100% training accuracy", "没有达到 100% 训练准确率"),
+             detail=detail, cause=_not_overfit_cause(bool(changed), int(iterations) >= budget),
+             next_step=Text("print the accuracy after every update.", "每次更新后打印准确率。"))
     if 1.0 < reported <= 100.0:
-        raise CheckFailed(what, Text("final_accuracy looks like a percentage", "final_accuracy 像是百分数"),
-                          detail=Text(f"got {reported:g}", f"得到 {reported:g}"),
-                          next_step=Text("return a fraction in [0, 1], e.g. 1.0.",
-                                         "返回 [0, 1] 内的比例，例如 1.0。"))
+        fail(what, Text("final_accuracy looks like a percentage", "final_accuracy 像是百分数"),
+             detail=Text(f"got {reported:g}", f"得到 {reported:g}"),
+             next_step=Text("return a fraction in [0, 1], e.g. 1.0.",
+                            "返回 [0, 1] 内的比例，例如 1.0。"))
     if not math.isclose(reported, measured, abs_tol=1e-6):  # float32 accuracy rounds at ~1e-8
-        raise CheckFailed(what, Text("reports a final accuracy the model does not have",
-                                     "报告的最终准确率与模型不符"),
-                          detail=Text(f"you reported {reported:.4g}, the model's training accuracy is "
-                                      f"{measured:.4g}",
-                                      f"你报告 {reported:.4g}，模型的训练准确率是 {measured:.4g}"),
-                          cause=Text("the accuracy was computed before the last update, or on other data.",
-                                     "准确率是在最后一次更新之前算的，或用了别的数据。"),
-                          next_step=Text("compute (model(X).argmax(1) == y).float().mean() after the update.",
-                                         "在更新之后计算 (model(X).argmax(1) == y).float().mean()。"))
+        fail(what, Text("reports a final accuracy the model does not have",
+                        "报告的最终准确率与模型不符"),
+             detail=Text(f"you reported {reported:.4g}, the model's training accuracy is "
+                         f"{measured:.4g}",
+                         f"你报告 {reported:.4g}，模型的训练准确率是 {measured:.4g}"),
+             cause=Text("the accuracy was computed before the last update, or on other data.",
+                        "准确率是在最后一次更新之前算的，或用了别的数据。"),
+             next_step=Text("compute (model(X).argmax(1) == y).float().mean() after the update.",
+                            "在更新之后计算 (model(X).argmax(1) == y).float().mean()。"))
+
+
+def _overfit_result(record: Record, budget: int, what: Text) -> tuple[int, float]:
+    """The returned ``(num_iterations, final_accuracy)``, each of the right type and range."""
+    value = value_of(record.get("result", {}), what)
+    if isinstance(value, list):
+        value = tuple(value)
+    if not (isinstance(value, tuple) and len(value) == 2):
+        fail(what, Text("should return a pair (num_iterations, final_accuracy)",
+                        "应返回二元组 (num_iterations, final_accuracy)"),
+             next_step=Text("end with: return iteration, acc", "最后写：return iteration, acc"))
+    iterations, reported = value
+    if isinstance(iterations, (bool, np.bool_)) or not isinstance(iterations, (int, np.integer)):
+        fail(what, Text("num_iterations should be an int", "num_iterations 应为整数"),
+             detail=Text(f"got {type(iterations).__name__}",
+                         f"得到 {type(iterations).__name__}"),
+             next_step=Text("count the updates in an int variable.", "用整数变量计数更新次数。"))
+    if not 0 <= int(iterations) <= budget:
+        fail(what, Text("num_iterations is outside [0, max_iterations]",
+                        "num_iterations 不在 [0, max_iterations] 内"),
+             detail=Text(f"got {int(iterations)}, max_iterations = {budget}",
+                         f"得到 {int(iterations)}，max_iterations = {budget}"),
+             next_step=Text("return how many updates (optimizer steps) you made.",
+                            "返回所做的更新次数（optimizer.step() 的次数）。"))
+    final_accuracy = _scalar(reported, Text("overfit_small_sample: final_accuracy"),
+                             Text("return the accuracy as a float in [0, 1].",
+                                  "以 [0, 1] 内的浮点数返回准确率。"))
+    return int(iterations), final_accuracy
+
+
+def _training_accuracy(state: dict[str, np.ndarray], fresh: torch.nn.Module, data: Features) -> float:
+    """The training accuracy of ``fresh`` with the returned weights, in the dtype they came in."""
+    dtype = next(iter(state.values())).dtype
+    model = fresh.to(torch.float64 if dtype == np.float64 else torch.float32)
+    with torch.no_grad():
+        model.load_state_dict({name: torch.from_numpy(np.asarray(a, dtype=dtype))
+                               for name, a in state.items()})
+        X = data.X_train.to(next(model.parameters()).dtype)
+        return float((model(X).argmax(dim=1) == data.y_train).double().mean())
+
+
+def _not_overfit_cause(changed: bool, used_budget: bool) -> Text:
+    """Why the model is not at 100%: untouched, out of iterations, or stopped too early."""
+    if not changed:
+        return Text("the model you were given did not change: train `model` itself (not a copy), "
+                    "outside torch.no_grad(), with an optimizer over model.parameters().",
+                    "传入的模型没有变化：要训练 `model` 本身（不是副本），不要放在 torch.no_grad() 里，"
+                    "优化器要作用于 model.parameters()。")
+    if used_budget:
+        return Text("it did not reach 100% within max_iterations: check each update "
+                    "(zero_grad, backward, step) uses the full subset and the given lr.",
+                    "在 max_iterations 内没有达到 100%：检查每次更新（zero_grad、backward、step）"
+                    "是否用整个子集和给定的 lr。")
+    return Text("it stopped before every example was classified correctly: loop until the "
+                "training accuracy is exactly 1.0.",
+                "在所有样本都分类正确之前就停止了：循环直到训练准确率恰好为 1.0。")
 
 
 register(Spec(

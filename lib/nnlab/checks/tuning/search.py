@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from nnlab.checks.codec import Foreign, TensorValue
-from nnlab.checks.compare import FLOAT64, expect_close, expect_within, value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
-from nnlab.checks.tuning._common import _NUMBER, NOTEBOOK, Functions
+from nnlab.checks.compare import FLOAT64, expect_close, value_of
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_within
+from nnlab.checks.tuning._common import NOTEBOOK, NUMBER_TYPES, Functions
 from nnlab.i18n import Text
 
 #: bands of standard errors for every statistical check in this module.
@@ -51,7 +52,7 @@ def _expect_uniform(u: np.ndarray, what: Text, name: Text, cause: Text) -> None:
     steps = torch.arange(1, n + 1, dtype=torch.float64) / n
     distance = float(torch.maximum(steps - cdf, cdf - (steps - 1 / n)).max())
     if math.sqrt(n) * distance > KS_LIMIT:
-        raise CheckFailed(
+        fail(
             what, Text("is not spread uniformly", "分布不均匀"),
             detail=Text(f"largest gap between the empirical and uniform CDF of {name.en}: {distance:.3f}, "
                         f"allowed {KS_LIMIT / math.sqrt(n):.3f}",
@@ -64,7 +65,7 @@ def _expect_in_range(x: np.ndarray, low: float, high: float, what: Text) -> None
     slack = 1e-12 * max(abs(low), abs(high))  # 10 ** log10(high) may round one ulp past high
     outside = ~((x >= low - slack) & (x <= high + slack))
     if outside.any():
-        raise CheckFailed(
+        fail(
             what, Text("has samples outside [low, high]", "有样本落在 [low, high] 之外"),
             detail=Text(f"{int(outside.sum())} of {x.size} samples outside [{low:g}, {high:g}]; "
                         f"smallest {np.nanmin(x):.3g}, largest {np.nanmax(x):.3g}",
@@ -78,14 +79,14 @@ def _expect_in_range(x: np.ndarray, low: float, high: float, what: Text) -> None
 
 def _expect_uses_rng(first: Any, again: Any, other: Any, what: Text) -> None:
     if not _same(first, again):
-        raise CheckFailed(
+        fail(
             what, Text("gives different results for the same rng seed", "相同的 rng 种子给出不同结果"),
             cause=Text("it draws from a global generator (np.random.uniform, random.random) instead of rng.",
                        "使用了全局随机数生成器（np.random.uniform、random.random），而不是 rng。"),
             next_step=Text("draw every random number with rng, e.g. rng.uniform(a, b, size=n).",
                            "所有随机数都用 rng 生成，例如 rng.uniform(a, b, size=n)。"))
     if _same(first, other):
-        raise CheckFailed(
+        fail(
             what, Text("gives the same results for different rng seeds", "不同的 rng 种子给出相同结果"),
             cause=Text("it creates its own generator with a fixed seed instead of using rng.",
                        "函数内部用固定种子创建了自己的生成器，而没有用 rng。"),
@@ -123,16 +124,16 @@ def _log_uniform_judge(record: Record, p: Params) -> None:
     x = results[0]
     if isinstance(x, TensorValue) or not isinstance(x, np.ndarray) or x.shape != (size,):
         got = f"ndarray {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise CheckFailed(what, Text("should return a float64 array of shape (size,)",
-                                     "应返回形状为 (size,) 的 float64 数组"),
-                          detail=Text(f"expected ({size},), got {got}", f"应为 ({size},)，得到 {got}"),
-                          next_step=Text("return rng.uniform(..., size=size) transformed back.",
-                                         "返回用 rng.uniform(..., size=size) 变换后的结果。"))
+        fail(what, Text("should return a float64 array of shape (size,)",
+                        "应返回形状为 (size,) 的 float64 数组"),
+             detail=Text(f"expected ({size},), got {got}", f"应为 ({size},)，得到 {got}"),
+             next_step=Text("return rng.uniform(..., size=size) transformed back.",
+                            "返回用 rng.uniform(..., size=size) 变换后的结果。"))
     if x.dtype != np.float64:
-        raise CheckFailed(what, Text("has the wrong dtype", "数据类型错误"),
-                          detail=Text(f"expected float64, got {x.dtype}", f"应为 float64，得到 {x.dtype}"),
-                          next_step=Text("keep float64 (rng.uniform's default).",
-                                         "保持 float64（rng.uniform 的默认类型）。"))
+        fail(what, Text("has the wrong dtype", "数据类型错误"),
+             detail=Text(f"expected float64, got {x.dtype}", f"应为 float64，得到 {x.dtype}"),
+             next_step=Text("keep float64 (rng.uniform's default).",
+                            "保持 float64（rng.uniform 的默认类型）。"))
     _expect_in_range(x, low, high, what)
     u = ((_t64(x).log10() - math.log10(low)) / (math.log10(high) - math.log10(low))).numpy()
     _expect_uniform(u, what, Text("log10(samples), rescaled to [0, 1]", "log10(样本) 缩放到 [0, 1]"),
@@ -181,35 +182,35 @@ def _configs_table(value: Any, names: list[str], count: int | None, what: Text) 
     """A returned list of configuration dicts as a (num_configs, num_params) float64 table."""
     if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
         got = value.type_name if isinstance(value, Foreign) else type(value).__name__
-        raise CheckFailed(what, Text("should return a list of dicts (one per configuration)",
-                                     "应返回字典的列表（每个配置一个字典）"),
-                          detail=Text(f"got {got}", f"得到 {got}"),
-                          next_step=Text("build each configuration as dict(zip(names, values)).",
-                                         "用 dict(zip(names, values)) 构造每个配置。"))
+        fail(what, Text("should return a list of dicts (one per configuration)",
+                        "应返回字典的列表（每个配置一个字典）"),
+             detail=Text(f"got {got}", f"得到 {got}"),
+             next_step=Text("build each configuration as dict(zip(names, values)).",
+                            "用 dict(zip(names, values)) 构造每个配置。"))
     if count is not None and len(value) != count:
-        raise CheckFailed(what, Text("returned the wrong number of configurations", "配置个数不对"),
-                          detail=Text(f"expected {count}, got {len(value)}",
-                                      f"应为 {count}，得到 {len(value)}"),
-                          cause=Text("every combination of values must appear once: the number of "
-                                     "configurations is the product of the list lengths.",
-                                     "每种取值组合恰好出现一次：配置数等于各列表长度之积。"),
-                          next_step=Text("use itertools.product over the value lists.",
-                                         "对各取值列表使用 itertools.product。"))
+        fail(what, Text("returned the wrong number of configurations", "配置个数不对"),
+             detail=Text(f"expected {count}, got {len(value)}",
+                         f"应为 {count}，得到 {len(value)}"),
+             cause=Text("every combination of values must appear once: the number of "
+                        "configurations is the product of the list lengths.",
+                        "每种取值组合恰好出现一次：配置数等于各列表长度之积。"),
+             next_step=Text("use itertools.product over the value lists.",
+                            "对各取值列表使用 itertools.product。"))
     for config in value:
         if sorted(config) != sorted(names):
-            raise CheckFailed(what, Text("has configurations with the wrong keys", "配置的键不对"),
-                              detail=Text(f"expected keys {sorted(names)}, got {sorted(config)}",
-                                          f"应为 {sorted(names)}，得到 {sorted(config)}"),
-                              next_step=Text("use the space's parameter names as keys.",
-                                             "用搜索空间中的参数名作为键。"))
+            fail(what, Text("has configurations with the wrong keys", "配置的键不对"),
+                 detail=Text(f"expected keys {sorted(names)}, got {sorted(config)}",
+                             f"应为 {sorted(names)}，得到 {sorted(config)}"),
+                 next_step=Text("use the space's parameter names as keys.",
+                                "用搜索空间中的参数名作为键。"))
         for name in names:
             item = config[name]
-            if isinstance(item, (bool, np.bool_)) or not isinstance(item, _NUMBER):
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, NUMBER_TYPES):
                 kind = type(item).__name__
-                raise CheckFailed(what, Text("has a value that is not a number", "有一个值不是数字"),
-                                  detail=Text(f"{name}: got {kind}", f"{name}：得到 {kind}"),
-                                  next_step=Text("store plain numbers in each configuration.",
-                                                 "每个配置里存放普通数字。"))
+                fail(what, Text("has a value that is not a number", "有一个值不是数字"),
+                     detail=Text(f"{name}: got {kind}", f"{name}：得到 {kind}"),
+                     next_step=Text("store plain numbers in each configuration.",
+                                    "每个配置里存放普通数字。"))
     return np.array([[float(c[name]) for name in names] for c in value], dtype=np.float64).reshape(
         len(value), len(names))
 
@@ -224,14 +225,14 @@ def _grid_judge(record: Record, p: Params) -> None:
     as_rows = lambda table: sorted(map(tuple, table.tolist()))  # noqa: E731
     if as_rows(got) != as_rows(reference):
         missing = len(set(as_rows(reference)) - set(as_rows(got)))
-        raise CheckFailed(what, Text("does not contain every combination once", "没有恰好包含每种组合一次"),
-                          detail=Text(f"{missing} of {len(reference)} combinations missing",
-                                      f"{len(reference)} 种组合中缺少 {missing} 种"),
-                          cause=Text("zip pairs the lists element by element; the grid needs the "
-                                     "Cartesian product.",
-                                     "zip 只是逐个配对；网格需要笛卡尔积。"),
-                          next_step=Text("use itertools.product(*space.values()).",
-                                         "使用 itertools.product(*space.values())。"))
+        fail(what, Text("does not contain every combination once", "没有恰好包含每种组合一次"),
+             detail=Text(f"{missing} of {len(reference)} combinations missing",
+                         f"{len(reference)} 种组合中缺少 {missing} 种"),
+             cause=Text("zip pairs the lists element by element; the grid needs the "
+                        "Cartesian product.",
+                        "zip 只是逐个配对；网格需要笛卡尔积。"),
+             next_step=Text("use itertools.product(*space.values()).",
+                            "使用 itertools.product(*space.values())。"))
     expect_close({"value": got}, reference,
                  what=Text("grid_search_configs: order", "grid_search_configs：顺序"), tol=FLOAT64,
                  cause=Text("the right configurations in another order: keep the space's key order and "
@@ -304,7 +305,7 @@ def _random_judge(record: Record, p: Params) -> None:
         for j in range(i + 1, len(units)):
             r = float(torch.corrcoef(torch.stack([units[i], units[j]]))[0, 1])
             if abs(r) > BANDS / math.sqrt(trials):
-                raise CheckFailed(
+                fail(
                     what, Text("draws parameters that are not independent", "各参数的采样不独立"),
                     detail=Text(f"correlation of {names[i]} and {names[j]} on their scales: {r:.3f}, "
                                 f"allowed ±{BANDS / math.sqrt(trials):.3f}",

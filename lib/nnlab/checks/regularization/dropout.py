@@ -1,16 +1,15 @@
-"""Checks for the random layers of 04_regularization: dropout and DropConnect (stochastic depth next door).
+"""The checks of dropout (04_regularization): forward (inverted and vanilla, train and test) and backward.
 
 Your layer draws its own random numbers, so outputs cannot be compared with
 torch value by value. Each check is *structural* (every output entry is one
-a correct layer could produce: 0 or x / p_keep, a residual added wholly or
-not at all), compared with torch where torch has the layer
-(``torch.nn.functional.dropout``: the same fraction of zeros and the same
-scale on the same x), and *statistical*: fractions and means within 5
-standard errors of their expectation, with a fixed seed.
+a correct layer could produce: 0 or x / p_keep), compared with torch where
+torch has the layer (``torch.nn.functional.dropout``: the same fraction of
+zeros and the same scale on the same x), and *statistical*: fractions and
+means within 5 standard errors of their expectation, with a fixed seed
+(:mod:`nnlab.checks.statistics`).
 
 ``p_drop`` is the probability of dropping a unit (torch's ``p``); the
-lecture's ``p`` is the keep probability ``p_keep = 1 - p_drop``;
-``p_survive`` is the probability that a residual branch is kept.
+lecture's ``p`` is the keep probability ``p_keep = 1 - p_drop``.
 """
 
 from __future__ import annotations
@@ -20,29 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
-from nnlab.checks.compare import as_array, value_of
-from nnlab.checks.regularization._common import (
-    BANDS,
-    NOTEBOOK,
-    P_CONFUSION,
-    Functions,
-    close_to,
-    fail,
-    fraction_within,
-    off_zero,
-    tensor64,
-    torch_dropout,
-    torch_dropout_scale,
-    unpack,
-    within,
-)
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.compare import as_array, close_to, tensor64, unpack, value_of
+from nnlab.checks.regularization._common import NOTEBOOK, P_CONFUSION, Functions, off_zero, torch_dropout
+from nnlab.checks.spec import BANDS, Params, Record, Spec, call, fail, register
+from nnlab.checks.statistics import expect_fraction, expect_within
 from nnlab.i18n import Text
 
-# --------------------------------------------------------------------------- dropout
 
 def _dropout_x(p: Params) -> np.ndarray:
     # off 0, so "this entry was dropped" is exactly "out == 0"
@@ -71,63 +55,83 @@ def _mode_text(mode: str, train: bool) -> Text:
 
 def _judge_dropout_train(record: Record, x: np.ndarray, p: Params, mode: str) -> None:
     what = _mode_text(mode, True)
-    p_drop = p["p_drop"]
-    p_keep = 1.0 - p_drop
     out, mask = unpack(value_of(record, what), what, ("out", "mask"))
     out = as_array(out, what + Text(": out", "：out"), x)
-    n = x.size
+    torch_out = torch_dropout(x, p["p_drop"], seed=p["seed"])
+    _judge_zeros(out, torch_out, p["p_drop"], what)
+    _judge_scale(out, x, torch_out, p["p_drop"], what, mode)
+    _judge_mean(out, x, p["p_drop"], what, mode)
+    _judge_mask(mask, out, x, what + Text(": mask", "：mask"))
+
+
+def _judge_zeros(out: np.ndarray, torch_out: np.ndarray, p_drop: float, what: Text) -> None:
+    """The fraction of zeroed entries is p_drop, within 5 standard errors (torch's shown for scale)."""
+    n, p_keep = out.size, 1.0 - p_drop
     dropped = int((out == 0).sum())
-    torch_out = torch_dropout(x, p_drop, seed=p["seed"])
     torch_frac = float((torch_out == 0).mean())
     cause = P_CONFUSION if abs(dropped / n - p_keep) <= BANDS * math.sqrt(p_drop * p_keep / n) else Text(
         "each entry must be zeroed independently with probability p_drop (not the keep probability).",
         "每个元素应独立地以概率 p_drop 被置零（不是保留概率）。")
-    fraction_within(
+    expect_fraction(
         dropped, n, p_drop, what=what + Text(": fraction of zeros", "：置零比例"),
-        name=Text(f"fraction of zeroed entries (p_drop = {p_drop:g})",
-                  f"被置零的比例（p_drop = {p_drop:g}）"),
+        statistic_name=Text(f"fraction of zeroed entries (p_drop = {p_drop:g})",
+                            f"被置零的比例（p_drop = {p_drop:g}）"),
         extra=Text(f"torch.nn.functional.dropout(x, p={p_drop:g}) zeroes {torch_frac:.4g} of the same x",
                    f"torch.nn.functional.dropout(x, p={p_drop:g}) 对同一 x 置零 {torch_frac:.4g}"),
         cause=cause,
         next_step=Text("draw a keep mask: rng.random(x.shape) < 1 - p_drop.",
                        "生成保留掩码：rng.random(x.shape) < 1 - p_drop。"),
     )
+
+
+def _judge_scale(out: np.ndarray, x: np.ndarray, torch_out: np.ndarray, p_drop: float, what: Text,
+                 mode: str) -> None:
+    """Kept entries are x times torch's factor (inverted) or x itself (vanilla)."""
     kept = out != 0
     ratio = out[kept] / x[kept]
     # torch's kept entries on the same x are x / p_keep: its factor, measured
     torch_kept = torch_out != 0
     scale = float(np.median(torch_out[torch_kept] / x[torch_kept])) if mode == "inverted" else 1.0
-    if not np.allclose(ratio, scale, rtol=1e-7, atol=1e-7):
-        typical = float(np.median(ratio)) if ratio.size else float("nan")
-        if mode == "inverted":
-            cause = Text(
-                "inverted dropout divides the kept entries by p_keep = 1 − p_drop at train time, as "
-                "torch.nn.functional.dropout does (kept x becomes x / p_keep); "
-                + ("you divided by p_drop." if np.isclose(typical, 1 / p_drop) else
-                   "the kept entries were not scaled." if np.isclose(typical, 1) else ""),
-                "倒置（inverted）dropout 在训练时把保留的元素除以 p_keep = 1 − p_drop，与 "
-                "torch.nn.functional.dropout 相同（保留的 x 变为 x / p_keep）；"
-                + ("你除以了 p_drop。" if np.isclose(typical, 1 / p_drop) else
-                   "保留的元素没有缩放。" if np.isclose(typical, 1) else ""))
-        else:
-            cause = Text("vanilla dropout (inverted=False) keeps entries unchanged at train time and "
-                         "scales by p_keep at test time instead.",
-                         "普通 dropout（inverted=False）训练时保留的元素不变，改为测试时乘以 p_keep。")
-        fail(what + Text(": kept entries", "：保留的元素"),
-             Text("are scaled by the wrong factor", "缩放因子错误"),
-             detail=Text(f"kept entries are x·{typical:.4g} (median), expected x·{scale:.4g}",
-                         f"保留的元素为 x·{typical:.4g}（中位数），应为 x·{scale:.4g}"),
-             cause=cause)
-    # expected value: E[out] = x (inverted) or p_keep·x (vanilla)
+    if np.allclose(ratio, scale, rtol=1e-7, atol=1e-7):
+        return
+    typical = float(np.median(ratio)) if ratio.size else float("nan")
+    if mode == "inverted":
+        cause = Text(
+            "inverted dropout divides the kept entries by p_keep = 1 − p_drop at train time, as "
+            "torch.nn.functional.dropout does (kept x becomes x / p_keep); "
+            + ("you divided by p_drop." if np.isclose(typical, 1 / p_drop) else
+               "the kept entries were not scaled." if np.isclose(typical, 1) else ""),
+            "倒置（inverted）dropout 在训练时把保留的元素除以 p_keep = 1 − p_drop，与 "
+            "torch.nn.functional.dropout 相同（保留的 x 变为 x / p_keep）；"
+            + ("你除以了 p_drop。" if np.isclose(typical, 1 / p_drop) else
+               "保留的元素没有缩放。" if np.isclose(typical, 1) else ""))
+    else:
+        cause = Text("vanilla dropout (inverted=False) keeps entries unchanged at train time and "
+                     "scales by p_keep at test time instead.",
+                     "普通 dropout（inverted=False）训练时保留的元素不变，改为测试时乘以 p_keep。")
+    fail(what + Text(": kept entries", "：保留的元素"),
+         Text("are scaled by the wrong factor", "缩放因子错误"),
+         detail=Text(f"kept entries are x·{typical:.4g} (median), expected x·{scale:.4g}",
+                     f"保留的元素为 x·{typical:.4g}（中位数），应为 x·{scale:.4g}"),
+         cause=cause)
+
+
+def _judge_mean(out: np.ndarray, x: np.ndarray, p_drop: float, what: Text, mode: str) -> None:
+    """The expected train-time output is x (inverted) or p_keep·x (vanilla), within 5 standard errors."""
+    p_keep = 1.0 - p_drop
     target = 1.0 if mode == "inverted" else p_keep
     var_factor = p_drop / p_keep if mode == "inverted" else p_keep * p_drop
-    within(float(np.mean(out - target * x)), 0.0, math.sqrt(var_factor * np.sum(x**2)) / n,
-           what=what + Text(": mean", "：均值"),
-           name=Text(f"mean(out − {target:g}·x)", f"mean(out − {target:g}·x)"),
-           cause=Text("the expected train-time output must be x for inverted dropout and p_keep·x "
-                      "for vanilla dropout.",
-                      "训练时输出的期望：inverted dropout 应为 x，普通 dropout 应为 p_keep·x。"))
-    mask_what = what + Text(": mask", "：mask")
+    expect_within(float(np.mean(out - target * x)), 0.0,
+                  stderr=math.sqrt(var_factor * np.sum(x**2)) / x.size,
+                  what=what + Text(": mean", "：均值"),
+                  statistic_name=Text(f"mean(out − {target:g}·x)", f"mean(out − {target:g}·x)"),
+                  cause=Text("the expected train-time output must be x for inverted dropout and p_keep·x "
+                             "for vanilla dropout.",
+                             "训练时输出的期望：inverted dropout 应为 x，普通 dropout 应为 p_keep·x。"))
+
+
+def _judge_mask(mask: Any, out: np.ndarray, x: np.ndarray, mask_what: Text) -> None:
+    """The returned mask is a float array of x's shape with out == x * mask."""
     if not isinstance(mask, np.ndarray) or mask.shape != x.shape or mask.dtype == bool:
         got = type(mask).__name__
         if isinstance(mask, np.ndarray):
@@ -142,6 +146,7 @@ def _judge_dropout_train(record: Record, x: np.ndarray, p: Params, mode: str) ->
              next_step=Text("return mask = (rng.random(x.shape) < p_keep) / p_keep for inverted dropout.",
                             "inverted dropout 返回 mask = (rng.random(x.shape) < p_keep) / p_keep。"))
     if not np.allclose(out, x * mask, rtol=1e-7, atol=1e-7):
+        n = x.size
         fail(mask_what, Text("does not match out", "与 out 不一致"),
              detail=Text(f"out != x * mask at {int((~np.isclose(out, x * mask)).sum())} of {n} positions",
                          f"{n} 个位置中有 {int((~np.isclose(out, x * mask)).sum())} 处 out != x * mask"),
@@ -234,85 +239,3 @@ register(Spec(
     {"seed": 0, "shape": (40, 30), "p_drop": 0.3},
     numpy_only=True,
 ))
-
-
-# --------------------------------------------------------------------------- DropConnect
-
-def _dropconnect_inputs(p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(p["seed"])
-    n, d, h = p["N"], p["D"], p["H"]
-    return (rng.standard_normal((n, d)), off_zero(rng.standard_normal((d, h))),
-            rng.standard_normal(h))
-
-
-def _dropconnect_run(functions: Functions, p: Params) -> Record:
-    x, W, b = _dropconnect_inputs(p)
-    return {
-        "train": call(functions["function"], x, W, b, p["p_drop"], True,
-                      np.random.default_rng(p["seed"] + 1)),
-        "test": call(functions["function"], x, W, b, p["p_drop"], False,
-                     np.random.default_rng(p["seed"] + 2)),
-    }
-
-
-def _dropconnect_judge(record: Record, p: Params) -> None:
-    x, W, b = _dropconnect_inputs(p)
-    p_drop = p["p_drop"]
-    what = Text("dropconnect_forward (train=True)")
-    out, mask = unpack(value_of(record["train"], what), what, ("out", "mask"))
-    mask_what = what + Text(": mask", "：mask")
-    if not isinstance(mask, np.ndarray) or mask.shape != W.shape:
-        got = mask.shape if isinstance(mask, np.ndarray) else type(mask).__name__
-        fail(mask_what, Text("should have W's shape", "形状应与 W 相同"),
-             detail=Text(f"expected {W.shape}, got {got}", f"应为 {W.shape}，得到 {got}"),
-             cause=Text("DropConnect drops weights, not activations: one mask entry per weight "
-                        "(shared by the whole batch); a mask of x's or out's shape is dropout.",
-                        "DropConnect 丢弃的是权重而不是激活：每个权重一个掩码元素（整个批次共享）；"
-                        "与 x 或 out 同形状的掩码是 dropout。"),
-             next_step=Text("draw mask = (rng.random(W.shape) < p_keep) / p_keep.",
-                            "生成 mask = (rng.random(W.shape) < p_keep) / p_keep。"))
-    mask = np.asarray(mask, dtype=np.float64)
-    dropped = int((mask == 0).sum())
-    fraction_within(
-        dropped, mask.size, p_drop, what=mask_what,
-        name=Text(f"fraction of dropped weights (p_drop = {p_drop:g})",
-                  f"被丢弃权重的比例（p_drop = {p_drop:g}）"),
-        cause=P_CONFUSION if abs(dropped / mask.size - (1 - p_drop)) < 0.05 else None)
-    scale = torch_dropout_scale(p_drop)
-    values = mask[mask != 0]
-    if not np.allclose(values, scale, rtol=1e-7, atol=1e-7):
-        typical = float(np.median(values)) if values.size else float("nan")
-        fail(mask_what, Text("has the wrong scale", "缩放错误"),
-             detail=Text(f"kept weights are multiplied by {typical:.4g}, expected {scale:.4g}",
-                         f"保留的权重乘以 {typical:.4g}，应为 {scale:.4g}"),
-             cause=Text("this notebook's DropConnect is inverted like inverted dropout: kept weights "
-                        "are divided by p_keep = 1 − p_drop at train time, so test time is plain "
-                        "x @ W + b.",
-                        "本 notebook 的 DropConnect 与倒置 dropout 一样做倒置缩放：训练时保留的权重"
-                        "除以 p_keep = 1 − p_drop，因此测试时就是 x @ W + b。"))
-    reference = torch.addmm(tensor64(b), tensor64(x), tensor64(W) * tensor64(mask)).numpy()
-    close_to(out, reference, what=what + Text(": out", "：out"),
-             cause=Text("out = x @ (W * mask) + b with the mask you return (mask already holds the "
-                        "scale); the bias is not dropped.",
-                        "out = x @ (W * mask) + b，使用你返回的 mask（已含缩放）；偏置不丢弃。"))
-    test_what = Text("dropconnect_forward (train=False)")
-    test_out, _ = unpack(value_of(record["test"], test_what), test_what, ("out", "mask"))
-    plain = F.linear(tensor64(x), tensor64(W).T, tensor64(b)).numpy()
-    close_to(test_out, plain, what=test_what + Text(": out", "：out"),
-             cause=Text("at test time every weight is used, unscaled: out = x @ W + b.",
-                        "测试时使用全部权重且不缩放：out = x @ W + b。"))
-
-
-register(Spec(
-    "dropconnect_forward", NOTEBOOK,
-    Text("dropconnect_forward drops weights (mask of W's shape), matches torch matmul",
-         "dropconnect_forward 丢弃权重（掩码与 W 同形状），与 torch 矩阵乘法一致"),
-    ("function",), _dropconnect_run, _dropconnect_judge,
-    {"seed": 0, "N": 8, "D": 60, "H": 50, "p_drop": 0.3},
-    numpy_only=True,
-))
-
-
-# Stochastic depth is checked in nnlab.checks.regularization.stochastic_depth; importing it here
-# registers it after DropConnect, in the notebook's order.
-from nnlab.checks.regularization import stochastic_depth as _stochastic_depth  # noqa: E402, F401

@@ -1,0 +1,184 @@
+"""Which cells grading needs (autograder.grading.cell_needs), on hand-written notebooks.
+
+Each case is a list of cell sources; by default every cell is the instructor's (``fixed``)
+unless listed in ``student``. The expected set is worked out by hand from the rules in the
+module docstring, not from the code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.cell_needs import analyse
+
+SETUP = "import numpy as np\nimport torch\nfrom nnlab.seeding import seed_everything\n"
+
+
+def run(cells: list[str], graded: set[str], *, student: set[int] = frozenset()) -> set[int] | None:
+    needs = analyse(cells, graded, fixed=set(range(len(cells))) - set(student))
+    return None if needs.run is None else set(needs.run)
+
+
+def reason(cells: list[str], graded: set[str]) -> str:
+    needs = analyse(cells, graded, fixed=set(range(len(cells))))
+    assert needs.run is None, f"expected a fallback, got {needs.run}"
+    return needs.reason
+
+
+# --- what grading needs ---------------------------------------------------------------------------
+
+def test_a_demonstration_cell_that_only_calls_the_graded_function_is_left_out() -> None:
+    cells = [SETUP, "def relu(x):\n    return np.maximum(x, 0)", "print(relu(np.arange(3)))"]
+    assert run(cells, {"relu"}) == {0, 1}
+
+
+def test_reach_is_transitive_through_functions_globals_and_classes() -> None:
+    cells = [SETUP,
+             "SCALE = 2.0",
+             "class Scaler:\n    def apply(self, x):\n        return np.asarray(x) * SCALE",
+             "def helper(x):\n    return Scaler().apply(x)",
+             "def graded(x):\n    return helper(x) + 1",
+             "unused = 3"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3, 4}
+
+
+def test_decorators_default_arguments_and_class_bodies_are_needed_when_they_run_at_definition() -> None:
+    cells = [SETUP,
+             "def deco(f):\n    return np.vectorize(f)",
+             "LIMIT = 5",
+             "BASE = 1",
+             "@deco\ndef graded(x, limit=LIMIT):\n    return x",
+             "class Holder:\n    start = BASE\n",
+             "def uses_holder():\n    return Holder.start"]
+    assert run(cells, {"graded", "uses_holder"}) == {0, 1, 2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param("table.append(9)", id="method-call"),
+    pytest.param("table[0] = 9", id="item-assignment"),
+    pytest.param("del table[0]", id="item-deletion"),
+    pytest.param("table += [9]", id="augmented"),
+    pytest.param("alias = table\nalias.append(9)", id="through-an-alias"),
+    pytest.param("for row in [table]:\n    row.append(9)", id="through-a-loop-variable"),
+    pytest.param("grow(table)", id="a-function-changing-its-parameter"),
+    pytest.param("grow_global()", id="a-function-changing-the-global"),
+    pytest.param("table = [9]", id="rebinding"),
+    pytest.param("del table", id="deletion"),
+])
+def test_a_cell_that_may_change_what_a_graded_function_reads_runs(change: str) -> None:
+    cells = [SETUP, "table = [1, 2]",
+             "def grow(rows):\n    rows.append(0)\n\ndef grow_global():\n    table.append(0)",
+             "def graded(i):\n    return np.asarray(table)[i]",
+             change]
+    helpers = {2} if "grow" in change else set()  # the cell calls them: they must be defined
+    assert run(cells, {"graded"}) == {0, 1, 3, 4} | helpers
+
+
+def test_reading_or_copying_a_needed_global_does_not_make_a_cell_needed() -> None:
+    cells = [SETUP, "table = np.ones(3)", "def graded():\n    return table.sum()",
+             "copy = table * 2\nprint(table.mean(), copy)"]
+    assert run(cells, {"graded"}) == {0, 1, 2}
+
+
+def test_a_loop_variable_reused_in_a_later_cell_is_a_new_object_there() -> None:
+    cells = [SETUP, "def graded(x):\n    return np.abs(x)",
+             "for f in [graded]:\n    print(f(1))",
+             "plots = []\nfor f in ['a', 'b']:\n    plots.append(f)"]
+    assert run(cells, {"graded"}) == {0, 1}
+
+
+def test_a_function_assigning_a_global_makes_the_cells_calling_it_run() -> None:
+    cells = [SETUP, "counter = 0",
+             "def bump():\n    global counter\n    counter += 1",
+             "def graded():\n    return np.float64(counter)",
+             "bump()"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3, 4}
+
+
+def test_the_students_own_cells_always_run_and_pull_in_what_they_read() -> None:
+    cells = [SETUP, "data = np.arange(5)", "def graded(x):\n    return np.abs(x)",
+             "while True:\n    pass  # scratch", "print(data)"]
+    assert run(cells, {"graded"}, student={3, 4}) == {0, 1, 2, 3, 4}
+
+
+def test_a_cell_that_does_not_compile_changes_nothing_and_is_left_out() -> None:
+    cells = [SETUP, "def graded(x):\n    return np.abs(x)", "print((1, 2"]
+    assert run(cells, {"graded"}) == {0, 1}
+
+
+def test_a_library_call_that_sets_global_state_makes_its_cell_run() -> None:
+    cells = [SETUP, "def graded(x):\n    return np.abs(x)", "torch.set_default_dtype(torch.float64)",
+             "np.seterr(all='raise')", "print('just a demo')"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3}
+
+
+# --- random state ---------------------------------------------------------------------------------
+
+def test_a_cell_drawing_from_a_generator_a_later_running_cell_draws_from_runs() -> None:
+    cells = [SETUP, "print(np.random.rand(3))", "W = np.random.randn(2, 2)",
+             "def graded(x):\n    return x @ W"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3}
+
+
+def test_seeding_first_cuts_the_dependence_on_earlier_draws() -> None:
+    cells = [SETUP, "print(torch.rand(3))", "torch.manual_seed(1)\nW = torch.randn(2, 2)",
+             "def graded(x):\n    return x @ W"]
+    assert run(cells, {"graded"}) == {0, 2, 3}
+
+
+def test_a_cell_drawing_only_from_its_own_generator_is_left_out() -> None:
+    cells = [SETUP, "print(np.random.default_rng(0).normal(size=3))",
+             "torch.manual_seed(0)\nW = torch.randn(2, 2)", "def graded(x):\n    return x @ W"]
+    assert run(cells, {"graded"}) == {0, 2, 3}
+
+
+def test_nnlab_draws_from_no_global_generator_but_torchs() -> None:
+    """library_draws counts an nnlab call as drawing from torch's generator only: keep it true."""
+    library = Path(__file__).resolve().parents[1] / "lib" / "nnlab"
+    legacy = re.compile(r"np\.random\.(?!default_rng|Generator|SeedSequence)[a-z_]+\(|^\s*import random\b|"
+                        r"^\s*from random import", re.M)
+    offenders = [p.relative_to(library).as_posix() for p in library.rglob("*.py")
+                 if legacy.search(p.read_text(encoding="utf-8")) and p.name != "seeding.py"]
+    assert offenders == []
+
+
+# --- when unsure, every cell runs -----------------------------------------------------------------
+
+@pytest.mark.parametrize("source, what", [
+    pytest.param("exec('x = 1')", "exec", id="exec"),
+    pytest.param("y = eval('1 + 1')", "eval", id="eval"),
+    pytest.param("globals()['graded'] = print", "globals", id="globals"),
+    pytest.param("vars()['x'] = 1", "vars", id="vars"),
+    pytest.param("setattr(np, 'allclose', print)", "setattr", id="setattr"),
+    pytest.param("from math import *", "star import", id="star-import"),
+    pytest.param("%timeit graded(1)", "IPython syntax", id="magic"),
+    pytest.param("!ls", "IPython syntax", id="shell-command"),
+    pytest.param("%run other.py", "IPython syntax", id="run"),
+    pytest.param("np.allclose = lambda *a, **k: True", "np", id="module-attribute"),
+    pytest.param("torch.Tensor.__eq__ = lambda a, b: True", "torch", id="class-of-a-module"),
+    pytest.param("la = np.linalg\nla.norm = abs", "np", id="through-an-alias-of-a-module"),
+    pytest.param("def patch(m):\n    m.allclose = print\npatch(np)", "np", id="handed-to-a-patcher"),
+    pytest.param("import builtins", "builtins", id="builtins"),
+    pytest.param("import sys\nsys.modules['numpy'] = None", "sys", id="sys-modules"),
+    pytest.param("import ctypes", "ctypes", id="ctypes"),
+    pytest.param("x = __builtins__", "__builtins__", id="dunder-builtins"),
+    pytest.param("f = graded.__globals__", "__globals__", id="function-globals"),
+    pytest.param("open('weights.txt', 'w').write('1')", "open", id="files"),
+    pytest.param("np.save('w.npy', np.ones(2))", "save", id="saved-arrays"),
+])
+def test_what_the_analysis_cannot_follow_makes_every_cell_run(source: str, what: str) -> None:
+    cells = [SETUP, "def graded(x):\n    return np.allclose(x, x)", source]
+    assert what in reason(cells, {"graded"})
+
+
+def test_a_graded_function_patching_a_module_when_called_makes_every_cell_run() -> None:
+    cells = [SETUP, "def graded(x):\n    np.allclose = lambda *a, **k: True\n    return x", "graded(1)"]
+    assert "np" in reason(cells, {"graded"})
+
+
+def test_the_fallback_names_the_cell() -> None:
+    cells = [SETUP, "def graded(x):\n    return x", "print(1)", "exec('1')"]
+    assert reason(cells, {"graded"}).startswith("cell 4:")

@@ -1,0 +1,158 @@
+"""The explorers' persistent figures (nnlab.widgets.live): a redraw in place shows what a new figure shows.
+
+Each explorer's View is drawn with one setting, then moved to another; its pixels must be
+those of a View drawn with the second setting from scratch (margins aligned first: a
+one-off tight_layout is laid out for the first setting's labels).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported anywhere: no window, no display needed
+
+import os  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from nnlab.data import load_shapes  # noqa: E402
+from nnlab.widgets import (  # noqa: E402
+    activations,
+    capstone,
+    cnn_shapes,
+    initialization,
+    preprocessing,
+    regularization,
+    tuning,
+)
+from nnlab.widgets.live import View, render_png  # noqa: E402
+
+
+def _images() -> np.ndarray:
+    return load_shapes(num_train=24, num_val=8, num_test=8, seed=0).X_train
+
+
+def _viewer() -> View:
+    X = _images()
+    statistics = preprocessing._check_inputs(X, None, None, None)
+    return preprocessing._ViewerView(preprocessing._ViewerData(X, statistics, None))
+
+
+#: explorer -> (a new View, first setting, second setting); the second moves the bench's slider
+#: and, where the figure's structure depends on a control, that control too.
+CASES: dict[str, tuple[Callable[[], View], dict[str, Any], dict[str, Any]]] = {
+    "activations": (activations._ActivationView, dict(activation="sigmoid", parameter=0.0, x_range=10.0),
+                    dict(activation="elu", parameter=0.5, x_range=4.0)),
+    "conv": (cnn_shapes._ConvView, dict(in_size=11, kernel_size=3, stride=2, padding=1, dilation=1, layers=2,
+                                        position=1),
+             dict(in_size=14, kernel_size=3, stride=1, padding=2, dilation=2, layers=3, position=4)),
+    "preprocessing, same method": (_viewer, dict(index=0, method="channel_mean_std", histogram="image"),
+                                   dict(index=5, method="channel_mean_std", histogram="dataset")),
+    "preprocessing, new method": (_viewer, dict(index=0, method="channel_mean_std", histogram="image"),
+                                  dict(index=5, method="mean_image", histogram="image")),
+    "initialization, same depth": (initialization._InitView,
+                                   dict(activation="tanh", scale_mode="fixed", weight_scale=0.14, depth=6),
+                                   dict(activation="relu", scale_mode="kaiming", weight_scale=0.14, depth=6)),
+    "initialization, new depth": (initialization._InitView,
+                                  dict(activation="tanh", scale_mode="fixed", weight_scale=0.14, depth=6),
+                                  dict(activation="tanh", scale_mode="fixed", weight_scale=0.5, depth=8)),
+    "dropout": (regularization._DropoutView, dict(p_drop=0.5, mode="inverted"),
+                dict(p_drop=0.2, mode="no test-time scaling (wrong)")),
+    "augmentation": (lambda: regularization._AugmentationView(regularization._as_images(_images())),
+                     dict(index=0, augmentation="random crop", parameter=0.5),
+                     dict(index=3, augmentation="cutout", parameter=0.3)),
+    "lr": (tuning._RunView, dict(lr=1e-2, weight_decay=1e-4, num_epochs=3),
+           dict(lr=0.3, weight_decay=1e-3, num_epochs=4)),
+    "hard_shapes": (capstone._ScenesView, dict(texture=True, occlusion=0.3, colour_shift=True, noise_std=0.1),
+                    dict(texture=False, occlusion=0.0, colour_shift=False, noise_std=0.2)),
+}
+
+
+def _pixels(figure: Any) -> np.ndarray:
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_redraw_in_place_shows_what_a_new_figure_shows(name: str) -> None:
+    make, first, second = CASES[name]
+    moved = make()
+    moved.draw(**first)
+    updated = moved.draw(**second)
+    fresh = make().draw(**second)
+    assert updated.get_size_inches().tolist() == fresh.get_size_inches().tolist()
+    pars = fresh.subplotpars
+    updated.subplots_adjust(left=pars.left, right=pars.right, bottom=pars.bottom, top=pars.top,
+                            wspace=pars.wspace, hspace=pars.hspace)
+    before, after = _pixels(make().draw(**first)), _pixels(updated)
+    assert not np.array_equal(before, after), "the second setting must change the figure"
+    np.testing.assert_array_equal(after, _pixels(fresh))
+
+
+def test_render_png_draws_the_figure_once() -> None:
+    view = activations._ActivationView()  # laid out by a one-off tight_layout
+    figure = view.draw(activation="tanh", parameter=0.0, x_range=5.0)
+    draws = []
+    figure.canvas.mpl_connect("draw_event", lambda event: draws.append(event))
+    png = render_png(figure)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(draws) == 1
+
+
+def test_live_explorer_sends_png_bytes_to_one_image_widget(live, monkeypatch) -> None:
+    import IPython.display
+    import ipywidgets
+
+    displayed: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **kwargs: displayed.extend(objects))
+    result = regularization.dropout_explorer()
+    (image,) = [o for o in displayed if isinstance(o, ipywidgets.Image)]
+    first, png = live[-1], image.value
+    result.controls["p_drop"].value = 0.3
+    assert live[-1] is first and "p_drop = 0.30" in first.axes[0].get_title()  # the same figure, updated
+    assert bytes(image.value) != bytes(png) and bytes(image.value).startswith(b"\x89PNG\r\n\x1a\n")
+    assert [o for o in displayed if isinstance(o, ipywidgets.Image)] == [image]  # shown once, then updated
+
+
+class _Fails(View):
+    """Draws a title, and raises for a negative value (as an explorer's compute may)."""
+
+    def build(self, figure: Any, value: float) -> None:
+        if value < 0:
+            raise ValueError("value must be ≥ 0")
+        figure.subplots().set_title(f"value {value}")
+
+
+def test_a_failed_redraw_says_why_and_the_next_one_shows_the_image_again(live, monkeypatch, capsys) -> None:
+    import IPython.display
+    import ipywidgets
+    from nnlab.widgets import Slider, explorer
+
+    displayed: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects, **kwargs: displayed.extend(objects))
+    result = explorer(_Fails().draw, {"value": Slider(1.0, -1.0, 2.0, 0.5, "value")}, name="fails")
+    result.controls["value"].value = -0.5
+    assert "cannot draw these settings: ValueError: value must be ≥ 0" in capsys.readouterr().out
+    result.controls["value"].value = 2.0
+    assert live[-1].axes[0].get_title() == "value 2.0"
+    images = [o for o in displayed if isinstance(o, ipywidgets.Image)]
+    assert len(images) == 2 and images[0] is images[1]  # shown again after the message replaced it
+
+
+@pytest.mark.slow
+def test_under_grading_a_fresh_kernel_shows_the_explorer_as_a_png() -> None:
+    """The explorers' figures bypass pyplot; the static path must still load the inline backend,
+    or IPython shows nothing but "<Figure size …>" when no cell has drawn through pyplot yet."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("from nnlab.widgets import dropout_explorer\n"
+                                                "explorer = dropout_explorer()")]
+    # the kernel's environment under the grader (autograder/grading/isolation.py)
+    env = {**os.environ, "NBGRADER_EXECUTION": "autograde",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute(env=env)
+    (output,) = notebook.cells[0].outputs
+    assert output.output_type == "display_data" and "image/png" in output.data
