@@ -29,8 +29,8 @@ c.CourseDirectory.source_directory = "solutions"
 # both editions whatever this says.
 from pathlib import Path  # noqa: E402
 
-from autograder.course import EDITIONS  # noqa: E402
-from autograder.settings import course_language  # noqa: E402
+from autograder.course.layout import EDITIONS  # noqa: E402
+from autograder.course.settings import course_language  # noqa: E402
 
 c.CourseDirectory.release_directory = EDITIONS[course_language(Path(COURSE_DIR))]
 # nbgrader's own "solution" folder (generate_solution) must not be confused with solutions/.
@@ -49,12 +49,12 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # The student release tags demo and test cells "raises-exception", so Run All goes on past
-# exercises not done yet (autograder/release_tags.py); nbgrader's own steps run first.
+# exercises not done yet (autograder/course/release_tags.py); nbgrader's own steps run first.
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 c.GenerateAssignment.preprocessors = [
     *GenerateAssignment.class_traits()["preprocessors"].default(),
-    "autograder.release_tags.TagCellsThatMayRaise",
+    "autograder.course.release_tags.TagCellsThatMayRaise",
 ]
 
 # Per-cell timeout (seconds) for nbgrader's own executor (validate, stock autograde).

@@ -12,8 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from autograder.course import CourseError
-from autograder.settings import Settings, course_language, load_settings
+from autograder.course.layout import CourseError
+from autograder.course.settings import Settings, course_language, load_settings
 
 log = logging.getLogger("autograder")
 
@@ -41,7 +41,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     course_dir = args.course_dir
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     base = load_settings(Course.at(course_dir).course_dir)
     values = {name: getattr(args, name, None) for name, _, _ in Settings.describe()}
@@ -49,8 +49,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from autograder.course import EDITIONS, Course
-    from autograder.release import release
+    from autograder.course.layout import EDITIONS, Course
+    from autograder.course.release import release
 
     problems = release(assignments=args.assignments or None)
     for assignment in args.assignments or Course.at().assignments():
@@ -64,14 +64,14 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_translations(args: argparse.Namespace) -> int:
-    from autograder.translation_cli import run_translations
+    from autograder.course.translation_cli import run_translations
 
     return run_translations(action=args.action, notebooks=args.notebooks, language=args.language,
                             accept=tuple(args.accept or ()), warnings=args.warnings)
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.grading import grade_class
+    from autograder.grading.grade_class import grade_class
 
     report = grade_class(assignment=args.assignment, course_dir=args.course_dir,
                          settings=_settings(args), force=args.force,
@@ -91,9 +91,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> None:
     """Timestamps not used and late penalties of the submissions just graded."""
-    from autograder.course import Course
-    from autograder.lateness import describe_late
-    from autograder.reports import gradebook_rows
+    from autograder.course.grade_rows import gradebook_rows
+    from autograder.course.lateness import describe_late
+    from autograder.course.layout import Course
 
     for row in gradebook_rows(Course.at(course_dir), [assignment]):
         if row.student_id not in students:
@@ -106,7 +106,7 @@ def _print_late(assignment: str, course_dir: str | None, students: set[str]) -> 
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from autograder.lms_export import export_grades
+    from autograder.course.export import export_grades
 
     result = export_grades(course_dir=args.course_dir, fmt=args.format, output=args.output,
                            assignments=args.assignment or None)
@@ -125,7 +125,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    from autograder.feedback import feedback
+    from autograder.course.feedback import feedback
 
     report = feedback(assignment=args.assignment, course_dir=args.course_dir, student=args.student)
     print(f"wrote {len(report.pages)} feedback file(s)")
@@ -135,7 +135,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from autograder.lms import import_zip
+    from autograder.course.lms_import import import_zip
 
     result = import_zip(assignment=args.assignment, archive=args.archive, course_dir=args.course_dir,
                         roster=args.roster)
@@ -152,8 +152,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from autograder.course import Course
-    from autograder.insight_html import write_reports
+    from autograder.course.insight_html import write_reports
+    from autograder.course.layout import Course
 
     language = args.language or course_language(Course.at(args.course_dir).course_dir)
     for path in write_reports(course_dir=args.course_dir, assignment=args.assignment,
@@ -163,7 +163,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from autograder.demo import run_demo
+    from autograder.devtools.demo import run_demo
 
     run_demo(course_dir=args.course_dir, assignments=args.assignment or None,
              progress=False if args.no_progress else None, language=args.language)
@@ -171,7 +171,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from autograder.bench import run_bench
+    from autograder.devtools.bench import run_bench
 
     run_bench(per_notebook=args.per_notebook, assignments=args.assignment or None,
               workers=args.workers, dask_workers=args.dask_workers, skip_stock=args.skip_stock)
@@ -179,7 +179,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_settings(args: argparse.Namespace) -> int:
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     current = load_settings(Course.at(args.course_dir).course_dir)
     for name, default, description in Settings.describe():
@@ -191,7 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     verbs = parser.add_subparsers(dest="verb", required=True)
+    for add in (_add_grading_verbs, _add_class_verbs, _add_developer_verbs, _add_upkeep_verbs):
+        add(verbs)  # in this order: the order `--help` lists the verbs in
+    return parser
 
+
+Verbs = argparse._SubParsersAction  # the type of what ``add_subparsers`` returns
+
+
+def _add_grading_verbs(verbs: Verbs) -> None:
+    """release, grade, export, feedback: the course's main line."""
     p = verbs.add_parser("release", help="regenerate assignments/ from solutions/ (nbgrader)")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.set_defaults(run=_cmd_release)
@@ -223,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", help="only this student")
     p.set_defaults(run=_cmd_feedback)
 
+
+def _add_class_verbs(verbs: Verbs) -> None:
+    """import, report: submissions in from an LMS, insight out to the instructor."""
     p = verbs.add_parser("import", help="import an LMS zip of submissions into submitted/")
     p.add_argument("assignment", metavar="ASSIGNMENT")
     p.add_argument("archive", metavar="ZIPFILE")
@@ -241,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", metavar="DIR", help="default: reports/ in the course folder")
     p.set_defaults(run=_cmd_report)
 
+
+def _add_developer_verbs(verbs: Verbs) -> None:
+    """demo, bench: the grader run on generated classes."""
     p = verbs.add_parser("demo", help="grade a demo class made from the notebooks and print it")
     _add_course_dir(p)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -258,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-stock", action="store_true", help="do not run stock nbgrader")
     p.set_defaults(run=_cmd_bench)
 
+
+def _add_upkeep_verbs(verbs: Verbs) -> None:
+    """translations, settings."""
     p = verbs.add_parser("translations", help="check or update the translation files (i18n/LANG/NB.md)")
     p.add_argument("action", choices=("check", "update"),
                    help="check: list every problem; update: add entries for new cells, drop "
@@ -273,7 +291,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("settings", help="show the grader's settings and what they mean")
     _add_course_dir(p)
     p.set_defaults(run=_cmd_settings)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

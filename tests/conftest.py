@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from autograder.browser import CHROMIUM_ARGS, require_chromium
+from autograder.devtools.browser import CHROMIUM_ARGS, require_chromium
 
 # the assertion helpers of tests/notebooks.py report like the tests that call them
 pytest.register_assert_rewrite("tests.notebooks")
@@ -23,7 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def sandbox_available() -> bool:
-    from autograder.sandbox import bwrap_works
+    from autograder.grading.isolation import bwrap_works
 
     return bwrap_works()
 
@@ -64,7 +64,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def test_course():
-    from autograder.course import Course
+    from autograder.course.layout import Course
 
     return Course.at(repo=TEST_COURSE)
 

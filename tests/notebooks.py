@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autograder.plan import CheckCall
-    from autograder.submission import Template, TemplateCell
+    from autograder.grading.check_calls import CheckCall
+    from autograder.grading.template import Template, TemplateCell
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -70,21 +70,21 @@ def solution_namespace(notebook: str) -> dict[str, Any]:
 
 @functools.cache
 def _template(notebook: str) -> Template:
-    from autograder.submission import load_template
+    from autograder.grading.template import load_template
 
     return load_template(release_path(notebook), solution_path(notebook), notebook)
 
 
 def check_cells(notebook: str) -> list[TemplateCell]:
     """The notebook's test cells as the grader plans them: ``.grade_id``, ``.source_with_hidden``
-    (the instructor's source) and ``.plan`` (its check calls, hidden ones included)."""
+    (the instructor's source) and ``.calls`` (its check calls, hidden ones included)."""
     return [anchor for anchor in _template(notebook).anchors if anchor.kind == "test"]
 
 
 def check_calls(notebook: str) -> list[CheckCall]:
     """Every ``check(...)`` call of the notebook's test cells, in order: ``.name``, ``.functions``
     (role -> variable name) and ``.params`` (defaults filled in, ``hidden`` included)."""
-    return [call for cell in check_cells(notebook) for call in cell.plan]
+    return [call for cell in check_cells(notebook) for call in cell.calls]
 
 
 def call_ids(calls: Iterable[CheckCall]) -> list[str]:
@@ -113,14 +113,14 @@ def one_test_cell_per_check(notebook: str, checks: Iterable[str]) -> dict[str, l
     seen = {}
     for cell in check_cells(notebook):
         name = cell.grade_id.removeprefix("test_")
-        assert {call.name for call in cell.plan} == {name}, cell.grade_id
-        visible = [call.params for call in cell.plan if not call.hidden]
-        hidden = [call.params for call in cell.plan if call.hidden]
+        assert {call.name for call in cell.calls} == {name}, cell.grade_id
+        visible = [call.params for call in cell.calls if not call.hidden]
+        hidden = [call.params for call in cell.calls if call.hidden]
         assert visible and len(hidden) >= 2, cell.grade_id
         for params in hidden:  # hidden calls use other inputs than every visible one
             assert params.get("seed", 0) not in {v.get("seed", 0) for v in visible}, cell.grade_id
         assert cell.source_with_hidden.splitlines()[0] == "from nnlab.checks import check"
-        seen[name] = cell.plan
+        seen[name] = cell.calls
     assert set(seen) == set(checks)
     return seen
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.submission import nbgrader_of
-from autograder.verify import MEASURES_KEY
+from autograder.course.layout import Course
+from autograder.devtools import classgen
+from autograder.grading.judging import MEASURES_KEY
+from autograder.grading.notebook_file import nbgrader_of
 
 Notebook = dict[str, Any]
 

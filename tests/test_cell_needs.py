@@ -1,4 +1,4 @@
-"""Which cells grading needs (autograder.cell_needs), on hand-written notebooks.
+"""Which cells grading needs (autograder.grading.cell_needs), on hand-written notebooks.
 
 Each case is a list of cell sources; by default every cell is the instructor's (``fixed``)
 unless listed in ``student``. The expected set is worked out by hand from the rules in the
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cell_needs import analyse
+from autograder.grading.cell_needs import analyse
 
 SETUP = "import numpy as np\nimport torch\nfrom nnlab.seeding import seed_everything\n"
 

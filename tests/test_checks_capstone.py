@@ -51,18 +51,18 @@ def test_test_cells_have_visible_and_hidden_calls_and_predict_has_two_tiers() ->
     tiers = [c for c in cells if c.grade_id.startswith("test_predict_")]
     assert sorted(c.grade_id for c in tiers) == ["test_predict_baseline", "test_predict_good"]
     for cell in cells:
-        visible = [call.params for call in cell.plan if not call.hidden]
-        hidden = [call.params for call in cell.plan if call.hidden]
+        visible = [call.params for call in cell.calls if not call.hidden]
+        hidden = [call.params for call in cell.calls if call.hidden]
         assert visible and len(hidden) >= 2, cell.grade_id
         seeds = {p.get("secret_seed") or p.get("seed", 0) for p in visible}
         assert {p.get("secret_seed") or p.get("seed", 0) for p in hidden}.isdisjoint(seeds), cell.grade_id
         if cell in tiers:  # each tier cell checks its own tier only
             tier = cell.grade_id.removeprefix("test_predict_")
-            assert {call.params["tier"] for call in cell.plan} == {tier}
+            assert {call.params["tier"] for call in cell.calls} == {tier}
         else:
             name = cell.grade_id.removeprefix("test_")
             # check names are global and 05 already has "sample_log_uniform"
-            assert {call.name for call in cell.plan} == {ALIASES.get(name, name)}
+            assert {call.name for call in cell.calls} == {ALIASES.get(name, name)}
 
 
 @pytest.mark.parametrize("call", MODULE_CALLS, ids=call_ids(MODULE_CALLS))

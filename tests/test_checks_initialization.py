@@ -24,7 +24,7 @@ NOTEBOOK = "03_initialization"
 
 
 def test_every_graded_function_has_visible_and_hidden_checks() -> None:
-    by_cell = {cell.grade_id: [call.hidden for call in cell.plan] for cell in check_cells(NOTEBOOK)}
+    by_cell = {cell.grade_id: [call.hidden for call in cell.calls] for cell in check_cells(NOTEBOOK)}
     functions = ("fan_in_fan_out", "xavier_std", "kaiming_std", "init_weights", "layer_statistics")
     assert set(by_cell) == {f"test_{f}" for f in functions}
     for grade_id, hidden in by_cell.items():

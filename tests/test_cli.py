@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from autograder.__main__ import main
-from autograder.course import Course
-from autograder.settings import Settings
+from autograder.course.layout import Course
+from autograder.course.settings import Settings
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["grade", "--help"], ["settings", "-h"]],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
+from autograder.devtools import classgen
 from tests.conftest import TEST_COURSE, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]

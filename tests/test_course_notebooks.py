@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.grading import load_assignment
-from autograder.leaks import hidden_leaks
-from autograder.nbgrader_bridge import generate_assignment
-from autograder.release import MARKERS, leaks
+from autograder.course.layout import Course
+from autograder.course.leaks import hidden_leaks
+from autograder.course.nbgrader_bridge import generate_assignment
+from autograder.course.release import MARKERS, leaks
+from autograder.devtools import classgen
+from autograder.grading.assignment import load_assignment
 from tests.conftest import ROOT, run_cli
 from tests.notebooks import (
     check_calls,

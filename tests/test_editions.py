@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import EDITIONS, Course
-from autograder.nbgrader_bridge import generate_assignment
-from autograder.release import MARKERS, build_edition_source, leaks
-from autograder.translation_build import HAN, build_source, translate_notebook
-from autograder.translations import read_translation, translation_path
+from autograder.course.layout import EDITIONS, Course
+from autograder.course.nbgrader_bridge import generate_assignment
+from autograder.course.release import MARKERS, build_edition_source, leaks
+from autograder.course.translation_build import HAN, build_source, translate_notebook
+from autograder.course.translations import read_translation, translation_path
 from tests.conftest import ROOT
 from tests.notebooks import execute_notebook, notebook_ids
 
@@ -157,7 +157,7 @@ def test_the_chinese_solution_passes_its_checks_in_chinese_with_chinese_figures(
 
 @pytest.mark.slow
 def test_the_demo_class_scores_the_same_in_both_editions(tmp_path: Path) -> None:
-    from autograder.demo import run_demo
+    from autograder.devtools.demo import run_demo
 
     tables = {}
     for language in EDITIONS:
@@ -173,7 +173,7 @@ def test_the_demo_class_scores_the_same_in_both_editions(tmp_path: Path) -> None
 
 def test_the_leak_check_knows_the_translated_model_answers() -> None:
     """The Chinese model answers are secrets of the Chinese release (a leak test that can fail)."""
-    from autograder.release import secret_lines
+    from autograder.course.release import secret_lines
 
     built, _ = _translated("00_cnn_shapes", "zh")
     secrets = secret_lines(built)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from nnlab.checks.activations import make_x
 
-from autograder.grading import load_assignment
-from autograder.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
+from autograder.course.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
+from autograder.grading.assignment import load_assignment
 
 
 @pytest.fixture(scope="module")

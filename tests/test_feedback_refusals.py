@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.feedback import feedback_problem, graded_students
-from autograder.grading import load_assignment
-from autograder.submission import Template
+from autograder.course.feedback import feedback_problem, graded_students
+from autograder.course.layout import Course
+from autograder.devtools import classgen
+from autograder.grading.assignment import load_assignment
+from autograder.grading.template import Template
 from tests.conftest import TEST_COURSE
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograder.__main__ import main
-from autograder.course import Course, CourseError, check_identifier
-from autograder.identifiers import component_problem, identifier_problem
+from autograder.course.identifiers import component_problem, identifier_problem
+from autograder.course.layout import Course, CourseError, check_identifier
 from tests.conftest import TEST_COURSE
 
 
@@ -85,7 +85,7 @@ def test_the_folder_walk_lists_valid_ids_and_reports_the_others(tmp_path: Path) 
 def test_the_cli_refuses_a_bad_student_before_touching_anything(tmp_path: Path, capsys, verb: str,
                                                                 student: str, monkeypatch) -> None:
     monkeypatch.setenv("NNLAB_REPO", str(TEST_COURSE))
-    monkeypatch.setattr("autograder.course.REPO", TEST_COURSE)
+    monkeypatch.setattr("autograder.course.layout.REPO", TEST_COURSE)
     course_dir = tmp_path / "course" / "inner"
     sentinel = tmp_path / "outside" / "mini" / "keep.txt"  # what ../outside would have removed
     sentinel.parent.mkdir(parents=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
-from autograder.course import Course
+from autograder.course.layout import Course
+from autograder.devtools import classgen
 from tests.conftest import TEST_COURSE, run_cli
 from tests.scenarios import _perfect
 
@@ -60,10 +60,10 @@ def planted_class(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def insight(planted_class: Path, monkeypatch):
-    import autograder.course
-    from autograder.insight import collect
+    import autograder.course.layout
+    from autograder.course.insight import collect
 
-    monkeypatch.setattr(autograder.course, "REPO", TEST_COURSE)
+    monkeypatch.setattr(autograder.course.layout, "REPO", TEST_COURSE)
     return collect(Course.at(planted_class, repo=TEST_COURSE), "mini")
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from nnlab.checks.spec import CheckFailed
 from nnlab.i18n import Text
 
-from autograder.insight import CheckStat, _judge_cell, attribute, failures_of
-from autograder.plan import parse_test_cell
+from autograder.course.insight import CheckStat, _judge_cell, attribute, failures_of
+from autograder.grading.check_calls import parse_test_cell
 
 CELL = ('check("sigmoid_forward", sigmoid_forward)\n'
         'check("sigmoid_forward", sigmoid_forward, seed=2024, shape=(7, 3), hidden=True)\n'
@@ -57,7 +57,7 @@ def test_verdicts_are_read_from_the_outputs_the_grader_writes() -> None:
 
 
 def test_exercises_left_as_released_are_not_counted_as_misunderstandings() -> None:
-    from autograder.insight import Cause
+    from autograder.course.insight import Cause
 
     assert Cause("relu_forward", "relu_forward: output: not implemented yet").not_started
     assert Cause("relu_forward", "relu_forward：输出：尚未实现").not_started
@@ -70,7 +70,7 @@ def _predict_cell(*, hidden_accuracies: list[float], visible: float = 0.5) -> di
     """A test cell's stored verdicts as the grader writes them: real verdicts, real metadata."""
     from nnlab.checks import Verdict
 
-    from autograder.verify import MEASURES_KEY, CellVerdict, cell_measures
+    from autograder.grading.judging import MEASURES_KEY, CellVerdict, cell_measures
 
     calls = parse_test_cell('check("predict", predict, tier="good")\n' + "".join(
         f'check("predict", predict, tier="good", secret_seed={900 + k}, hidden=True)\n'
@@ -82,15 +82,15 @@ def _predict_cell(*, hidden_accuracies: list[float], visible: float = 0.5) -> di
 
 
 def test_hidden_measures_average_a_students_hidden_calls_and_ignore_the_visible_one() -> None:
-    from autograder.insight import hidden_measures_of
+    from autograder.course.insight import hidden_measures_of
 
     found = hidden_measures_of([_predict_cell(hidden_accuracies=[0.4, 0.5], visible=0.9)])
     assert found == {"predict": {"accuracy": 0.45}}
 
 
 def test_malformed_measures_are_skipped_not_trusted_or_fatal() -> None:
-    from autograder.insight import hidden_measures_of
-    from autograder.verify import MEASURES_KEY
+    from autograder.course.insight import hidden_measures_of
+    from autograder.grading.judging import MEASURES_KEY
 
     cells = [{"metadata": {MEASURES_KEY: "0.99"}}, {"metadata": {MEASURES_KEY: [
         {"check": "predict", "hidden": True, "measures": {"accuracy": "high"}},

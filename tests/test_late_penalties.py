@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.nbgrader_bridge import generate_assignment
+from autograder.course.layout import Course
+from autograder.course.nbgrader_bridge import generate_assignment
+from autograder.devtools import classgen
 from tests.conftest import TEST_COURSE, run_cli
 from tests.scenarios import _perfect, _wrong
 

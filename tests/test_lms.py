@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import autograder.course
-from autograder import lms
-from autograder.course import CourseError
-from autograder.lms import import_zip
+import autograder.course.layout
+from autograder.course import lms_import as lms
+from autograder.course.layout import CourseError
+from autograder.course.lms_import import import_zip
 from tests.conftest import TEST_COURSE
 
 NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
@@ -24,9 +24,9 @@ NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cell
 
 @pytest.fixture(autouse=True)
 def test_course_repo(monkeypatch) -> None:
-    """Point the grader at the test course (REPO is read from NNLAB_REPO when autograder.course loads)."""
+    """Point the grader at the test course (REPO is read from NNLAB_REPO at import)."""
     monkeypatch.setenv("NNLAB_REPO", str(TEST_COURSE))
-    monkeypatch.setattr(autograder.course, "REPO", TEST_COURSE)
+    monkeypatch.setattr(autograder.course.layout, "REPO", TEST_COURSE)
 
 
 def make_zip(tmp_path: Path, files: dict[str, str | bytes], name: str = "download.zip") -> Path:
@@ -353,11 +353,11 @@ def test_blackboard_time_wins_over_a_students_timestamp(tmp_path: Path) -> None:
 
 
 def test_the_lms_identity_of_each_student_is_recorded(tmp_path: Path) -> None:
-    from autograder.identities import Identity, load_identities
+    from autograder.course.identities import Identity, load_identities
 
     roster = write_roster(tmp_path, "student_id,lms_name,lms_id\ns001,,12345\ns002,Jane Doe,\n")
     run_import(tmp_path, {"jdoe_12345_678_mini.ipynb": NOTEBOOK,
                           "Jane Doe_501_assignsubmission_file_/mini.ipynb": NOTEBOOK}, roster=roster)
-    course = autograder.course.Course.at(tmp_path / "course", repo=TEST_COURSE)
+    course = autograder.course.layout.Course.at(tmp_path / "course", repo=TEST_COURSE)
     assert load_identities(course) == {("s001", "canvas"): Identity("canvas", "jdoe", "12345"),
                                        ("s002", "moodle"): Identity("moodle", "Jane Doe", "501")}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import protocol as p
-from autograder.outcome import decide_status, read_events
-from autograder.submission import Rebuilt
+from autograder.grading.events import read_events
+from autograder.grading.rebuild import Rebuilt
+from autograder.grading.status import decide_status
+from autograder.sandbox import protocol as p
 
 
 def _rebuilt(tampering: list[str] | None = None) -> Rebuilt:
@@ -103,8 +104,8 @@ def test_a_policy_reason_names_the_torch_function() -> None:
 
 def test_a_hidden_check_shows_neither_the_exceptions_message_nor_an_unknown_class_name() -> None:
     """The student's exception could carry a hidden input (issue 15, 1b): only a builtin kind shows."""
-    from autograder.plan import CheckCall
-    from autograder.verify import ProbeOutcome, judge_probe
+    from autograder.grading.check_calls import CheckCall
+    from autograder.grading.judging import ProbeOutcome, judge_probe
 
     hidden = CheckCall("relu_forward", {"function": "relu_forward"}, {"seed": 4242, "hidden": True})
     visible = CheckCall("relu_forward", {"function": "relu_forward"}, {"seed": 0, "hidden": False})

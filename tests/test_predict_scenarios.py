@@ -11,9 +11,9 @@ import json
 import pytest
 from nnlab.checks.capstone.predict import BASELINE_ACCURACY
 
-from autograder.course import Course
-from autograder.insight import collect
-from autograder.verify import MEASURES_KEY
+from autograder.course.insight import collect
+from autograder.course.layout import Course
+from autograder.grading.judging import MEASURES_KEY
 from tests.conftest import ROOT, run_cli
 from tests.scenarios import CAPSTONE, PREDICT_SCENARIOS, write_predict_class
 

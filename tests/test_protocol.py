@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from autograder import driver as driver_module
-from autograder import protocol
-from autograder.protocol import ProtocolError
+from autograder.sandbox import driver as driver_module
+from autograder.sandbox import protocol
+from autograder.sandbox.protocol_fields import ProtocolError
 
 
 def _line(**fields: object) -> bytes:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
-from autograder.course import Course
-from autograder.demo import DEMO_CLASS
-from autograder.grading import grade_class, load_assignment
-from autograder.outcome import prepare
-from autograder.settings import Settings
+from autograder.course.layout import Course
+from autograder.course.settings import Settings
+from autograder.devtools import classgen
+from autograder.devtools.demo import DEMO_CLASS
+from autograder.grading.assignment import load_assignment
+from autograder.grading.grade_class import grade_class
+from autograder.grading.prepare import prepare
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import classgen
+from autograder.devtools import classgen
 from tests.conftest import ROOT, TEST_COURSE, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resume")]

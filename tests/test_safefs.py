@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import safefs
-from autograder.course import Course, CourseError
-from autograder.submission import InvalidSubmission, read_notebook
+from autograder.course import safefs
+from autograder.course.layout import Course, CourseError
+from autograder.grading.notebook_file import InvalidSubmission, read_notebook
 from tests.conftest import TEST_COURSE
 
 SECRET = '{"cells": [], "nbformat": 4, "metadata": {}, "nbformat_minor": 5, "x": "BEGIN SOLUTION"}'
@@ -119,7 +119,7 @@ def test_links_beside_the_notebook_are_not_a_reason_to_refuse(course: Course) ->
     (folder / "notes.txt").symlink_to(course.course_dir.parent / "secret.ipynb")
     (folder / "sub").symlink_to(course.course_dir.parent / "secrets")
     assert safefs.submission_problem(course, "mallory", "mini") is None
-    assert safefs.unsafe_entries(folder) == ["notes.txt", "sub"]
+    assert safefs.folder_files(folder).refused == ["notes.txt", "sub"]
 
 
 def test_remove_tree_removes_inside_the_course_folder(course: Course) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import protocol
-from autograder.course import Course
+from autograder.course.layout import Course
+from autograder.sandbox import protocol
 from tests.conftest import TEST_COURSE, require_sandbox, run_cli, sandbox_available
 from tests.scenarios import SCENARIOS, Scenario, write_class
 
@@ -154,10 +154,10 @@ def test_no_process_outlives_a_submission(tmp_path: Path) -> None:
     require_sandbox()
     if os.getuid() != 0:
         pytest.skip("submissions run under their own user id only when the grader is root")
-    from autograder.sandbox import plan
-    from autograder.worker import Worker
+    from autograder.grading.isolation import choose
+    from autograder.grading.worker import Worker
 
-    worker = Worker(0, plan("bwrap"))
+    worker = Worker(0, choose("bwrap"))
     cells = ["import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)",
              "import os\nwhile True:\n    os.fork()"]
     limits = {"cell_timeout": 3, "notebook_timeout": 60, "check_timeout": 3, "memory_mb": 512,
@@ -176,8 +176,8 @@ def test_no_process_outlives_a_submission(tmp_path: Path) -> None:
 def test_no_state_reaches_the_next_submission(tmp_path: Path) -> None:
     """A warm worker runs submission after submission: nothing one leaves is seen by the next."""
     require_sandbox()
-    from autograder.sandbox import plan
-    from autograder.worker import Worker
+    from autograder.grading.isolation import choose
+    from autograder.grading.worker import Worker
 
     limits = {"cell_timeout": 10, "notebook_timeout": 60, "check_timeout": 5, "memory_mb": 512,
               "cpu_seconds": 60, "max_processes": 32, "max_output_bytes": 100_000, "max_file_bytes": 10**6}
@@ -187,7 +187,7 @@ def test_no_state_reaches_the_next_submission(tmp_path: Path) -> None:
     look = ("import os, numpy, builtins\nprint('SEEN:', [os.path.exists('/tmp/left.txt'), "
             "os.path.exists('left.txt'), hasattr(numpy, 'left_behind'), "
             "hasattr(builtins, 'left_behind'), 'LEFT_BEHIND' in os.environ])")
-    worker = Worker(0, plan("bwrap"))
+    worker = Worker(0, choose("bwrap"))
     try:
         outputs = []
         for source in (leave, look):
@@ -324,8 +324,8 @@ def test_forged_channel_lines_never_pass_for_the_graders_own(graded: dict) -> No
 
 def test_hidden_parameters_and_inputs_never_reach_the_students_outputs(graded: dict, test_course) -> None:
     """Issue 15, 1b: nothing printed or written while the checks run reaches the graded notebook."""
-    from autograder.grading import load_assignment
-    from autograder.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
+    from autograder.course.leaks import hidden_input_values, hidden_parameter_texts, output_leaks
+    from autograder.grading.assignment import load_assignment
 
     template = load_assignment(test_course, "mini")
     path = graded["course_dir"] / "autograded" / "smuggled-hidden-inputs" / "mini" / "mini.ipynb"

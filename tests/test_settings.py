@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.settings import Settings, load_settings
+from autograder.course.settings import Settings, load_settings
 
 
 def write_toml(course_dir: Path, text: str) -> Path:

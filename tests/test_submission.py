@@ -14,17 +14,12 @@ from typing import Any
 
 import pytest
 
-from autograder import submission
-from autograder.plan import HIDDEN_BEGIN, HIDDEN_END
-from autograder.submission import (
-    InvalidSubmission,
-    Template,
-    load_template,
-    nbgrader_of,
-    read_notebook,
-    rebuild,
-    source_of,
-)
+from autograder.grading import notebook_file
+from autograder.grading import template as templates
+from autograder.grading.check_calls import HIDDEN_BEGIN, HIDDEN_END
+from autograder.grading.notebook_file import InvalidSubmission, nbgrader_of, read_notebook, source_of
+from autograder.grading.rebuild import rebuild
+from autograder.grading.template import Template, load_template
 from tests.conftest import TEST_COURSE
 
 RELEASE = TEST_COURSE / "assignments" / "mini" / "mini.ipynb"
@@ -107,7 +102,7 @@ def test_read_notebook_explains_in_one_line_why_a_file_cannot_be_graded(
 def test_read_notebook_refuses_a_file_over_the_size_limit(tmp_path: Path, release: Notebook,
                                                           monkeypatch) -> None:
     path = write(tmp_path, release)
-    monkeypatch.setattr(submission, "MAX_NOTEBOOK_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(notebook_file, "MAX_NOTEBOOK_BYTES", path.stat().st_size - 1)
     with pytest.raises(InvalidSubmission, match=f"{path.stat().st_size} bytes.*clear the outputs"):
         read_notebook(path)
 
@@ -142,8 +137,8 @@ def test_test_cell_plans_include_the_hidden_calls(template: Template) -> None:
         if anchor.kind != "test":
             continue
         assert anchor.source_with_hidden == source_of(cell)
-        assert [c.hidden for c in anchor.plan] == [False, True]
-        hidden = anchor.plan[1]
+        assert [c.hidden for c in anchor.calls] == [False, True]
+        hidden = anchor.calls[1]
         assert f"seed={hidden.params['seed']}" in source_of(cell).split(HIDDEN_BEGIN)[1]
 
 
@@ -324,9 +319,9 @@ def empty_cells(count: int) -> list[dict[str, Any]]:
 def test_the_caps_follow_the_release(template: Template) -> None:
     released = json.loads(RELEASE.read_text(encoding="utf-8"))["cells"]
     assert template.cell_count == len(released) == 10
-    assert template.max_cells == max(submission.CELLS_FACTOR * 10, submission.MIN_CELLS) == 50
+    assert template.max_cells == max(templates.CELLS_FACTOR * 10, templates.MIN_CELLS) == 50
     assert template.longest_source == max(len(source_of(c)) for c in released)
-    assert template.max_cell_chars == submission.MIN_CELL_CHARS  # mini's cells are short
+    assert template.max_cell_chars == templates.MIN_CELL_CHARS  # mini's cells are short
 
 
 def test_a_notebook_at_the_cell_cap_is_graded(template: Template, release: Notebook) -> None:
@@ -338,7 +333,7 @@ def test_two_hundred_thousand_empty_cells_are_refused_before_anything_runs(
         tmp_path: Path, template: Template, release: Notebook) -> None:
     release["cells"] += empty_cells(200_000)
     path = write(tmp_path, release)
-    assert path.stat().st_size < submission.MAX_NOTEBOOK_BYTES  # the byte cap alone lets it in
+    assert path.stat().st_size < notebook_file.MAX_NOTEBOOK_BYTES  # the byte cap alone lets it in
     with pytest.raises(InvalidSubmission) as caught:
         rebuild(read_notebook(path), template)
     assert str(caught.value) == (
@@ -357,7 +352,7 @@ def test_one_cell_over_the_source_cap_is_refused_naming_it(template: Template, r
 
 
 def test_saved_outputs_beyond_the_cap_are_refused(template: Template, release: Notebook) -> None:
-    cap = submission.OUTPUTS_PER_CELL * template.max_cells
+    cap = templates.OUTPUTS_PER_CELL * template.max_cells
     stream = {"output_type": "stream", "name": "stdout", "text": "."}
     release["cells"] += empty_cells(1)
     release["cells"][-1]["outputs"] = [stream] * cap

@@ -10,7 +10,7 @@ import dateutil.tz
 import pytest
 from nbgrader.utils import parse_utc
 
-from autograder.timestamps import MAX_CHARS, TimestampError, parse_timestamp, read_timestamp
+from autograder.course.timestamps import MAX_CHARS, TimestampError, parse_timestamp, read_timestamp
 
 #: shapes nbgrader writes (Exchange.timestamp_format "%Y-%m-%d %H:%M:%S.%f %Z") or accepts.
 VALID = [

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.settings import course_language
-from autograder.submission import Template
-from autograder.translation_build import translate_notebook, with_language
-from autograder.translations import (
+from autograder.course.settings import course_language
+from autograder.course.translation_build import translate_notebook, with_language
+from autograder.course.translations import (
     TranslationError,
     english_hash,
     read_translation,
     update_translation,
 )
+from autograder.grading.template import Template
 
 SETUP = "import numpy as np\n"
 EXERCISE = ('def scale(x, factor):\n'
@@ -307,7 +307,7 @@ def test_the_example_notebook_round_trips_through_json(tmp_path: Path) -> None:
 
 
 def test_a_notebook_without_a_translation_yet_is_built_from_its_english(tmp_path: Path) -> None:
-    from autograder.translation_build import build_source
+    from autograder.course.translation_build import build_source
 
     (tmp_path / "solutions" / "nb").mkdir(parents=True)
     (tmp_path / "solutions" / "nb" / "nb.ipynb").write_text(json.dumps(_notebook()), encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.widget_latency import TARGET_MEDIAN_MS, TARGET_P90_MS, format_table, p90
+from autograder.devtools.widget_latency import TARGET_MEDIAN_MS, TARGET_P90_MS, format_table, p90
 
 
 def test_p90_interpolates_between_the_two_largest_of_ten_samples() -> None:

@@ -150,7 +150,7 @@ def test_under_grading_a_fresh_kernel_shows_the_explorer_as_a_png() -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("from nnlab.widgets import dropout_explorer\n"
                                                 "explorer = dropout_explorer()")]
-    # the kernel's environment under the grader (autograder/sandbox.py)
+    # the kernel's environment under the grader (autograder/grading/isolation.py)
     env = {**os.environ, "NBGRADER_EXECUTION": "autograde",
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute(env=env)

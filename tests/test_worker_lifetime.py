@@ -16,14 +16,14 @@ import time
 
 import pytest
 
-from autograder import sandbox
-from autograder.worker import Worker
+from autograder.grading import isolation
+from autograder.grading.worker import Worker
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_sandbox_outlives_the_thread_that_started_it() -> None:
-    worker = Worker(0, sandbox.SandboxPlan("none", "", False))
+    worker = Worker(0, isolation.Isolation("none", "", False))
     try:
         starter = threading.Thread(target=worker.start)
         starter.start()
@@ -37,9 +37,9 @@ def test_the_sandbox_outlives_the_thread_that_started_it() -> None:
 def test_the_sandbox_ends_when_the_grader_is_killed(tmp_path) -> None:
     script = textwrap.dedent("""
         import sys
-        from autograder import sandbox
-        from autograder.worker import Worker
-        worker = Worker(0, sandbox.SandboxPlan("none", "", False))
+        from autograder.grading import isolation
+        from autograder.grading.worker import Worker
+        worker = Worker(0, isolation.Isolation("none", "", False))
         worker.start()
         print(worker.process.pid, flush=True)
         sys.stdin.read()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from autograder.notebook_server import JupyterServer, start_server
+from autograder.devtools.notebook_server import JupyterServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"

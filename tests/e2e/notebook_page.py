@@ -1,7 +1,7 @@
 """What the browser tests look at in an open notebook: errors, figures, widgets, the summary.
 
-The generic driving (open, Run All, sliders) lives in :mod:`autograder.browser` and the server in
-:mod:`autograder.notebook_server`, which the latency benchmark shares; this module adds what only
+The generic driving (open, Run All, sliders) lives in :mod:`autograder.devtools.browser` and the server in
+:mod:`autograder.devtools.notebook_server`, which the latency benchmark shares; this module adds what only
 tests need.
 """
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder.browser import (
+from autograder.devtools.browser import (
     explorer_name,
     menu_command,
     move_slider,

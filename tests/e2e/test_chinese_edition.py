@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from autograder.browser import open_notebook, run_all
+from autograder.devtools.browser import open_notebook, run_all
 from tests.e2e.conftest import ARTIFACTS, ROOT
 from tests.e2e.notebook_page import (
     KNOWN_PAGE_ERRORS,

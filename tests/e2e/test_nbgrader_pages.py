@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from autograder import classgen
-from autograder.browser import open_notebook
-from autograder.course import Course
-from autograder.notebook_server import JupyterServer
+from autograder.course.layout import Course
+from autograder.devtools import classgen
+from autograder.devtools.browser import open_notebook
+from autograder.devtools.notebook_server import JupyterServer
 from tests.e2e.conftest import APPS, ARTIFACTS, ROOT
 
 pytestmark = [

@@ -10,7 +10,7 @@ import time
 import pytest
 from nnlab.widgets import EXPLORER_MODULES
 
-from autograder.browser import open_notebook, run_all
+from autograder.devtools.browser import open_notebook, run_all
 from tests.e2e.conftest import APPS, ARTIFACTS, ROOT
 from tests.e2e.notebook_page import (
     KNOWN_PAGE_ERRORS,

@@ -1,7 +1,7 @@
-"""The widget-latency measurement (``autograder.widget_latency``) works in the browser.
+"""The widget-latency measurement (``autograder.devtools.widget_latency``) works in the browser.
 
 Only that samples are measured: performance goals (≤ 100 ms median, ≤ 200 ms p90) belong to the
-benchmark (``python -m autograder.widget_latency``, ``make bench``), not to a pass/fail test on a
+benchmark (``python -m autograder.devtools.widget_latency``, ``make bench``), not to a pass/fail test on a
 shared machine.
 """
 
@@ -11,7 +11,7 @@ import statistics
 
 import pytest
 
-from autograder.widget_latency import format_table, measure
+from autograder.devtools.widget_latency import format_table, measure
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [

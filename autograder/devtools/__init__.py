@@ -1,0 +1,1 @@
+"""Developer tooling: the demo, generated classes, the benchmark, browser driving."""
