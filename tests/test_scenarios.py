@@ -56,24 +56,29 @@ class Listener:
         self.server.close()
 
 
-@pytest.fixture(scope="session")
-def graded(tmp_path_factory, test_course):
-    """Grade the scenario class once; yield what the tests inspect."""
-    course_dir = tmp_path_factory.mktemp("scenario-course")
-    outside = tmp_path_factory.mktemp("outside") / "marker.txt"
+def _grade_scenario_class(tmp_path_factory, test_course, name: str, *options: str) -> dict:
+    """Write the scenario class into a fresh course, grade it through the CLI and export it."""
+    course_dir = tmp_path_factory.mktemp(name)
+    outside = tmp_path_factory.mktemp(f"outside-{name}") / "marker.txt"
     listener = Listener()
     try:
         write_class(test_course, course_dir, values={
             "repo": TEST_COURSE, "course_dir": course_dir, "port": listener.port, "outside": outside})
         result = run_cli("grade", "mini", "--course-dir", str(course_dir), "--workers", "2",
-                         *BUDGETS, repo=TEST_COURSE)
+                         *options, *BUDGETS, repo=TEST_COURSE)
         run_cli("export", "--course-dir", str(course_dir), repo=TEST_COURSE)
     finally:
         listener.close()
     with open(course_dir / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    yield {"rows": rows, "course_dir": course_dir, "outside": outside, "listener": listener,
-           "stdout": result.stdout}
+    return {"rows": rows, "course_dir": course_dir, "outside": outside, "listener": listener,
+            "stdout": result.stdout}
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory, test_course):
+    """Grade the scenario class once; yield what the tests inspect."""
+    yield _grade_scenario_class(tmp_path_factory, test_course, "scenario-course")
 
 
 def _outputs(graded: dict, student: str) -> str:
@@ -373,18 +378,7 @@ def test_a_valid_timestamp_is_used_and_not_reported(graded: dict) -> None:
 def test_pruned_and_full_grading_agree_on_every_scenario(graded, tmp_path_factory, test_course) -> None:
     """The class above is graded pruned (the default); graded again with ``--full`` (every cell),
     every scenario, the integrity cases included, gets the same status and score."""
-    course_dir = tmp_path_factory.mktemp("scenario-course-full")
-    outside = tmp_path_factory.mktemp("outside-full") / "marker.txt"
-    listener = Listener()
-    try:
-        write_class(test_course, course_dir, values={
-            "repo": TEST_COURSE, "course_dir": course_dir, "port": listener.port, "outside": outside})
-        run_cli("grade", "mini", "--course-dir", str(course_dir), "--workers", "2", "--full", *BUDGETS,
-                repo=TEST_COURSE)
-        run_cli("export", "--course-dir", str(course_dir), repo=TEST_COURSE)
-    finally:
-        listener.close()
-    with open(course_dir / "grades.csv", newline="", encoding="utf-8") as handle:
-        full = {row["student_id"]: (row["status"], row["auto_score"]) for row in csv.DictReader(handle)}
+    rows = _grade_scenario_class(tmp_path_factory, test_course, "scenario-course-full", "--full")["rows"]
+    full = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
     pruned = {student: (row["status"], row["auto_score"]) for student, row in graded["rows"].items()}
     assert pruned == full
