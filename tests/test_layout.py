@@ -90,11 +90,10 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_no_grader_module_imports_itself_back_through_others() -> None:
-    """Function-level imports count: a cycle deferred into a function is still a cycle."""
-    graph = {name: {t for t in targets if t.startswith("autograder")}
-             for name, targets in _graph().items() if name.startswith("autograder")}
-    cycle = _cycle(graph)
+def test_no_module_imports_itself_back_through_others() -> None:
+    """In the grader and the library; function-level imports count: a cycle deferred into a
+    function is still a cycle."""
+    cycle = _cycle(_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -124,15 +123,25 @@ def test_the_library_never_imports_the_grader() -> None:
     assert not found, "nnlab imports the grader:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("autograder")))
-def test_a_grader_module_stays_readable(name: str) -> None:
-    """~350 lines a module, ~60 a function (data tables aside: they are assignments)."""
+def _length_without_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    length = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+            and isinstance(first.value.value, str):
+        length -= first.end_lineno - first.lineno + 1
+    return length
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_a_module_stays_readable(name: str) -> None:
+    """~350 lines a module, ~60 a function besides its docstring (data tables aside: they are
+    assignments), in the grader and in the library alike."""
     source = MODULES[name].read_text(encoding="utf-8")
     assert len(source.splitlines()) <= 360, f"{name}: {len(source.splitlines())} lines; split it"
-    long = [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+    long = [f"{node.name} ({_length_without_docstring(node)} lines)"
             for node in ast.walk(ast.parse(source))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.end_lineno - node.lineno + 1 > 60]
+            and _length_without_docstring(node) > 60]
     assert not long, f"{name}: functions over 60 lines: {', '.join(long)}"
 
 

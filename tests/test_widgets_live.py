@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 from nnlab.data import load_shapes  # noqa: E402
 from nnlab.widgets import (  # noqa: E402
     activations,
+    augmentation,
     capstone,
     cnn_shapes,
     initialization,
@@ -60,7 +61,7 @@ CASES: dict[str, tuple[Callable[[], View], dict[str, Any], dict[str, Any]]] = {
                                   dict(activation="tanh", scale_mode="fixed", weight_scale=0.5, depth=8)),
     "dropout": (regularization._DropoutView, dict(p_drop=0.5, mode="inverted"),
                 dict(p_drop=0.2, mode="no test-time scaling (wrong)")),
-    "augmentation": (lambda: regularization._AugmentationView(regularization._as_images(_images())),
+    "augmentation": (lambda: augmentation._AugmentationView(augmentation._as_images(_images())),
                      dict(index=0, augmentation="random crop", parameter=0.5),
                      dict(index=3, augmentation="cutout", parameter=0.3)),
     "lr": (tuning._RunView, dict(lr=1e-2, weight_decay=1e-4, num_epochs=3),

@@ -9,12 +9,8 @@ import pytest
 matplotlib.use("Agg")
 
 from nnlab.widgets import augmentation_previewer, dropout_explorer  # noqa: E402
-from nnlab.widgets.regularization import (  # noqa: E402
-    AUGMENTATIONS,
-    DROPOUT_MODES,
-    augment_samples,
-    dropout_activations,
-)
+from nnlab.widgets.augmentation import AUGMENTATIONS, augment_samples  # noqa: E402
+from nnlab.widgets.regularization import DROPOUT_MODES, dropout_activations  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -76,3 +76,8 @@ def figure_text(text: Text) -> str:
         return text.zh
     _note_missing_font()
     return text.en
+
+
+def figure_words(english: str, chinese: str) -> str:
+    """:func:`figure_text` of a pair written in place (the explorers' labels)."""
+    return figure_text(Text(english, chinese))

@@ -30,10 +30,6 @@ def set_language(language: str) -> None:
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}")
     _language = language
-    if language == "zh":
-        from nnlab.fonts import figure_text
-
-        figure_text(Text("", "中文"))  # Chinese figure text needs a CJK font: pick it, or say once
 
 
 def get_language() -> str:

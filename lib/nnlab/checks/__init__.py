@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnlab.checks import codec, policy
-from nnlab.checks.spec import CheckFailed, Params, Spec, call, register, registry
+from nnlab.checks.spec import CheckFailed, Params, Spec, call, register, registered
 from nnlab.i18n import Text
 
 __all__ = [
@@ -60,6 +60,12 @@ def load_all() -> None:
             if error.name != module:
                 raise
     _loaded = True
+
+
+def registry() -> Mapping[str, Spec]:
+    """All registered checks by name (after loading every notebook's checks)."""
+    load_all()
+    return registered()
 
 
 def get_spec(name: str) -> Spec:

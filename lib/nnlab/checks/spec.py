@@ -185,11 +185,8 @@ def register(spec: Spec) -> Spec:
     return spec
 
 
-def registry() -> Mapping[str, Spec]:
-    """All registered checks by name (after loading every notebook's checks)."""
-    from nnlab.checks import load_all
-
-    load_all()
+def registered() -> Mapping[str, Spec]:
+    """The checks registered so far, by name (:func:`nnlab.checks.registry` loads them all first)."""
     return MappingProxyType(_REGISTRY)
 
 

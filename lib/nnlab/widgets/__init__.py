@@ -37,7 +37,7 @@ EXPLORER_MODULES = {
     "preprocessing_viewer": "nnlab.widgets.preprocessing",
     "init_explorer": "nnlab.widgets.initialization",
     "dropout_explorer": "nnlab.widgets.regularization",
-    "augmentation_previewer": "nnlab.widgets.regularization",
+    "augmentation_previewer": "nnlab.widgets.augmentation",
     "lr_explorer": "nnlab.widgets.tuning",
     "hard_shapes_explorer": "nnlab.widgets.capstone",
 }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlab.fonts import figure_text
+from nnlab.fonts import figure_words as _t
 from nnlab.i18n import Text
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
@@ -41,10 +42,6 @@ _FORMULAS = {
                              "(x − 逐通道均值) / 逐通道标准差 [1, 1, C]"),
 }
 
-
-def _t(english: str, chinese: str) -> str:
-    """Figure text in the current language (Chinese needs a CJK font: see nnlab.fonts)."""
-    return figure_text(Text(english, chinese))
 
 _STAT_KEYS = ("mean_image", "channel_mean", "channel_std")
 _MAX_DATASET_IMAGES = 256  # images drawn from for the "whole dataset" histograms
