@@ -43,3 +43,13 @@ def test_the_students_own_code_and_the_visible_inputs_are_not_leaks(mini) -> Non
     visible = make_x({"seed": 0, "shape": (4, 5)})
     assert output_leaks(_notebook(str(visible), "all good", source="check(seed=4242)"),
                         parameters=hidden_parameter_texts(mini), inputs=hidden_input_values(mini)) == []
+
+
+def test_a_longer_value_that_starts_like_a_hidden_one_is_not_a_leak() -> None:
+    """06's demo code calls ``fit(..., patience=10)`` and a hidden check uses ``patience=1``."""
+    parameters = ["patience=1", "'seed': 5"]
+    traceback = "fit(final_model, patience=10, seed=1)\nrun({'seed': 51})\nrate patience=1.5"
+    assert output_leaks(_notebook(traceback), parameters=parameters, inputs=[]) == []
+    shown = output_leaks(_notebook("early_stopping(patience=1)", "{'seed': 5}"), parameters=parameters,
+                         inputs=[])
+    assert shown == parameters

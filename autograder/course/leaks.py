@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_module
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,8 @@ def output_leaks(notebook: dict[str, Any], *, parameters: list[str],
     the notebook was graded.
     """
     text = "\n".join(_output_texts(notebook))
-    found = [p for p in parameters if p in text]
+    # a whole value only: ``num_steps=100`` in a traceback does not show a hidden ``num_steps=10``
+    found = [p for p in parameters if re.search(rf"(?<!\w){re.escape(p)}(?![\w.])", text)]
     for values in inputs:
         shown = [v for v in values if v in text]
         if len(shown) >= INPUT_VALUES_SHOWN:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import symtable
+import threading
 from collections.abc import Iterable, Iterator
 
 from autograder.grading.cell_facts import (
@@ -31,6 +32,11 @@ from autograder.grading.cell_facts import (
     Unsure,
 )
 
+#: one parse at a time: CPython 3.11's ``ast.parse`` is not thread-safe (its recursion-depth
+#: bookkeeping is shared; two grading threads at once raise "AST constructor recursion depth
+#: mismatch", python/cpython#106905), and the grader prepares submissions in several threads.
+_PARSING = threading.Lock()
+
 
 @functools.lru_cache(maxsize=4096)
 def read_cell(source: str) -> Cell:
@@ -41,8 +47,9 @@ def read_cell(source: str) -> Cell:
     """
     text = _as_python(source)
     try:
-        tree = ast.parse(text)
-        table = symtable.symtable(text, "<cell>", "exec")
+        with _PARSING:
+            tree = ast.parse(text)
+            table = symtable.symtable(text, "<cell>", "exec")
     except (SyntaxError, ValueError):
         return Cell()  # a cell that does not compile runs nothing and changes nothing
     _refuse_dynamic(tree)
