@@ -2,8 +2,9 @@
 
 The demo class of the notebooks where pruning leaves out most (which holds the bench class's
 kinds: perfect, blank, partial, wrong, plus a cheater that patches numpy) is graded twice,
-pruned (the default) and with ``full``, and the two gradebooks must agree exactly. The scenario class (every attack and
-fault, the integrity cases included) is compared in tests/test_scenarios.py. The demo's
+pruned (the default) and with ``full``, and the two gradebooks must agree exactly. The
+scenario class (every attack and fault, the integrity cases included) is compared in
+tests/test_scenarios.py. The demo's
 looping student is left out here: its loop is the student's own cell, which always runs,
 and the scenario class has the same case (``infinite-loop``) at a tenth of the cost.
 """
