@@ -51,10 +51,10 @@ class Settings:
     language: str = _setting(
         "en", "Language of the grader's messages in feedback: 'en' or 'zh'.")
     full: bool = _setting(
-        False, "Run every cell of each submission. By default the grader runs only the cells a score "
-        "can depend on (the student's own cells, and the instructor's cells that set up or change what "
-        "the graded functions use); the others are marked 'not run by the grader' in the autograded "
-        "notebook.")
+        True, "Run every cell of each submission (the default). With --no-full the grader runs only "
+        "the cells a score can depend on (the student's own cells, and the instructor's cells that set "
+        "up or change what the graded functions use); the others are marked 'not run by the grader' in "
+        "the autograded notebook.")
 
     @classmethod
     def describe(cls) -> list[tuple[str, Any, str]]:

@@ -2,7 +2,7 @@
 
 For every notebook it builds a class (perfect, blank, wrong, partial and
 time-out submissions in turn), grades it with stock nbgrader and twice with
-``python -m autograder grade`` (``--full``: every cell; and the default, only
+``python -m autograder grade`` (``--full``, the default: every cell; and ``--no-full``, only
 the cells a score can depend on, see :mod:`autograder.grading.cell_needs`), checks
 that every student gets the same automatic score from all three, and prints
 wall times, per-submission medians, the ratios, and how close each
@@ -106,8 +106,7 @@ def run_ours(course: Course, assignment: str, course_dir: Path, *, workers: int 
     """``python -m autograder grade`` as an instructor runs it (``full``: every cell, ``--full``)."""
     command = [sys.executable, "-m", "autograder", "grade", assignment, "--course-dir", str(course_dir),
                "--force", "--no-progress", "--cell-timeout", str(BENCH_CELL_TIMEOUT)]
-    if full:
-        command.append("--full")
+    command.append("--full" if full else "--no-full")
     if workers:
         command += ["--workers", str(workers)]
     if scheduler:
