@@ -56,6 +56,17 @@ def test_decorators_default_arguments_and_class_bodies_are_needed_when_they_run_
     assert run(cells, {"graded", "uses_holder"}) == {0, 1, 2, 3, 4, 5, 6}
 
 
+def test_annotations_run_at_definition_and_pull_in_what_they_name() -> None:
+    """``def f(m: nn.Module) -> Tensor`` reads ``nn`` and ``Tensor`` when the def runs: left out,
+    their cells would turn a stub's NotImplementedError into a NameError at the definition."""
+    cells = ["import torch.nn as nn",
+             "from torch import Tensor",
+             "Count = int",
+             "def graded(model: nn.Module, *rest: Count) -> Tensor:\n    raise NotImplementedError()",
+             "def shown(k: int = 1) -> None:\n    print(k)"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3}
+
+
 @pytest.mark.parametrize("change", [
     pytest.param("table.append(9)", id="method-call"),
     pytest.param("table[0] = 9", id="item-assignment"),

@@ -376,11 +376,11 @@ def test_a_valid_timestamp_is_used_and_not_reported(graded: dict) -> None:
 
 
 def test_pruned_and_full_grading_agree_on_every_scenario(graded, tmp_path_factory, test_course) -> None:
-    """The class above is graded with every cell (the default); graded again with ``--no-full``
-    (only the cells a score can depend on), every scenario, the integrity cases included, gets the
-    same status and score."""
-    rows = _grade_scenario_class(tmp_path_factory, test_course, "scenario-course-pruned",
-                                 "--no-full")["rows"]
+    """The class above is graded with only the cells a score can depend on (the default); graded
+    again with ``--full`` (every cell), every scenario, the integrity cases included, gets the same
+    status and score."""
+    rows = _grade_scenario_class(tmp_path_factory, test_course, "scenario-course-full",
+                                 "--full")["rows"]
     full = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
     pruned = {student: (row["status"], row["auto_score"]) for student, row in graded["rows"].items()}
     assert pruned == full

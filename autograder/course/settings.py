@@ -51,9 +51,9 @@ class Settings:
     language: str = _setting(
         "en", "Language of the grader's messages in feedback: 'en' or 'zh'.")
     full: bool = _setting(
-        True, "Run every cell of each submission (the default). With --no-full the grader runs only "
-        "the cells a score can depend on (the student's own cells, and the instructor's cells that set "
-        "up or change what the graded functions use); the others are marked 'not run by the grader' in "
+        False, "Run every cell of each submission. Without it (the default) the grader runs only the "
+        "cells a score can depend on (the student's own cells, and the instructor's cells that set up "
+        "or change what the graded functions use); the others are marked 'not run by the grader' in "
         "the autograded notebook.")
 
     @classmethod

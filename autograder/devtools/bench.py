@@ -2,8 +2,8 @@
 
 For every notebook it builds a class (perfect, blank, wrong, partial and
 time-out submissions in turn), grades it with stock nbgrader and twice with
-``python -m autograder grade`` (``--full``, the default: every cell; and ``--no-full``, only
-the cells a score can depend on, see :mod:`autograder.grading.cell_needs`), checks
+``python -m autograder grade`` (``--no-full``, the default: only the cells a score can depend
+on, see :mod:`autograder.grading.cell_needs`; and ``--full``, every cell), checks
 that every student gets the same automatic score from all three, and prints
 wall times, per-submission medians, the ratios, and how close each
 submission came to its floor (the time of its own cells). Then it grades the

@@ -89,11 +89,17 @@ def _refuse_dynamic(tree: ast.AST) -> None:
 
 
 def _walk_now(node: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a statement that run now: not function bodies (they run when called)."""
+    """The nodes of a statement that run now: not function bodies (they run when called), but
+    decorators, defaults and annotations (``def f(m: nn.Module)`` reads ``nn`` when it runs)."""
     yield node
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        children: Iterable[ast.AST] = [*node.decorator_list, *node.args.defaults,
-                                       *(d for d in node.args.kw_defaults if d is not None)]
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                 *(a for a in (arguments.vararg, arguments.kwarg) if a)]
+        children: Iterable[ast.AST] = [*node.decorator_list, *arguments.defaults,
+                                       *(d for d in arguments.kw_defaults if d is not None),
+                                       *(a.annotation for a in every if a.annotation),
+                                       *([node.returns] if node.returns else [])]
     else:
         children = ast.iter_child_nodes(node)
     for child in children:
