@@ -629,7 +629,7 @@ def test_wrong_implementations_fail_in_chinese_too(ns, chinese) -> None:
     with pytest.raises(AssertionError) as failure:
         check("dropout_forward", _dropout_p_as_keep(ns))
     message = str(failure.value)
-    assert "统计量偏离预期" in message and "标准误差" in message and "保留概率" in message
+    assert "统计量偏离预期" in message and "标准误" in message and "保留概率" in message
     with pytest.raises(AssertionError) as failure:
         check("mixup", _mixup_labels_unmixed(ns))
     assert "相同的 λ" in str(failure.value) and "可能原因" in str(failure.value)

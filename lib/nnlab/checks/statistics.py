@@ -46,7 +46,7 @@ def expect_within(
         f"{statistic_name.en} = {statistic:.4g}, expected {expected:.4g} ± "
         f"{bands:g}×{stderr:.2g} (standard error)",
         f"{statistic_name.zh or statistic_name.en} = {statistic:.4g}，期望 {expected:.4g} ± "
-        f"{bands:g}×{stderr:.2g}（标准误差）",
+        f"{bands:g}×{stderr:.2g}（标准误）",
     )
     if extra is not None:
         detail = detail + Text("; ", "；") + extra

@@ -32,7 +32,7 @@ GAP_ABOVE = 0.15
 register(Spec(
     "search_sampler", NOTEBOOK,
     Text("sample_log_uniform: steps 4-5, uniform on a log scale",
-         "sample_log_uniform：第四、五步，对数刻度上均匀"),
+         "sample_log_uniform：第四、五步，对数尺度上均匀"),
     ("function",), search._log_uniform_run, search._log_uniform_judge,
     {"seed": 0, "low": 1e-4, "high": 1e-1, "size": 2000},
 ))

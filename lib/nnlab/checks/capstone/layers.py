@@ -101,7 +101,7 @@ def _dropout_judge(record: Record, p: Params) -> None:
         fail(what + Text(" (train mode)", "（train 模式）"), Text("drops the wrong fraction", "丢弃比例错误"),
              detail=Text(f"fraction of zeros {fraction:.4f}, expected {p_drop:g} ± {BANDS:g}×{stderr:.2g} "
                          "(standard error)",
-                         f"置零比例 {fraction:.4f}，期望 {p_drop:g} ± {BANDS:g}×{stderr:.2g}（标准误差）"),
+                         f"置零比例 {fraction:.4f}，期望 {p_drop:g} ± {BANDS:g}×{stderr:.2g}（标准误）"),
              cause=Text("p was used as the keep probability; torch's p is the probability of "
                         "DROPPING a unit: keep = torch.rand_like(x) >= p.",
                         "把 p 当成了保留概率；torch 的 p 是*丢弃*概率：keep = torch.rand_like(x) >= p。")

@@ -109,7 +109,7 @@ def _judge_init(v: dict[str, Any], p: Params, what: Text) -> None:
             fail(layer, Text("weights have the wrong scale", "权重尺度错误"),
                  detail=Text(f"std {measured:.4g}, expected {std:.4g} ± {BANDS:g}×{stderr:.2g} (standard "
                              f"error)",
-                             f"标准差 {measured:.4g}，期望 {std:.4g} ± {BANDS:g}×{stderr:.2g}（标准误差）"),
+                             f"标准差 {measured:.4g}，期望 {std:.4g} ± {BANDS:g}×{stderr:.2g}（标准误）"),
                  cause=Text(f"hidden layers: N(0, std²) with std = {rule} for init={p['init']!r}, fan_in "
                             f"= the "
                             f"layer's input size (weight.shape[1]); output layer: std {OUTPUT_STD}.",

@@ -184,7 +184,7 @@ def _stats_judge(record: Record, p: Params) -> None:
                     "their spread)",
                     f"{setting}，dims={dims}，batch_size={batch_size}：第 {layer + 1} 层{name_zh} = "
                     f"{got[layer, column]:.4g}，期望在 {low:.4g} 与 {high:.4g} 之间"
-                    f"（对数尺度：{ENSEMBLE_SIZE} 次 torch 运行的均值 ± {LAYER_BANDS:g} 个标准误差，"
+                    f"（对数尺度：{ENSEMBLE_SIZE} 次 torch 运行的均值 ± {LAYER_BANDS:g} 个标准误，"
                     "即其离散程度）"),
                 cause=_stats_cause(got, dims, scale, activation, batch_size),
                 next_step=Text("run your function with dims=[256]*5 and print each layer's (mean, std); "
@@ -255,7 +255,7 @@ def _stats_cause(got: np.ndarray, dims: list[int], scale: Any, activation: str, 
 register(Spec(
     "layer_statistics", NOTEBOOK,
     Text("layer_statistics agrees with torch runs of the lecture's experiment (5 standard errors)",
-         "layer_statistics 与 torch 运行课上实验的结果一致（5 个标准误差内）"),
+         "layer_statistics 与 torch 运行课上实验的结果一致（5 个标准误内）"),
     ("function",), _stats_run, _stats_judge,
     {"seed": 0, "dims": (256,) * 5, "batch_size": 16,
      "settings": (("tanh", 0.2), ("tanh", "xavier"), ("relu", "xavier"), ("relu", "kaiming"))},

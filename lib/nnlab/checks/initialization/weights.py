@@ -156,7 +156,7 @@ def _init_judge(record: Record, p: Params) -> None:
             # by the std check below, with its cause
             expect_within(
                 mean, 0.0, stderr=max(std, 1e-300) / math.sqrt(n), what=what,
-                statistic_name=shown + Text("mean (standard error std/√n)", "均值（标准误差 std/√n）"),
+                statistic_name=shown + Text("mean (standard error std/√n)", "均值（标准误 std/√n）"),
                 cause=Text("the weights must be centred at 0: draw standard normals "
                            "(rng.standard_normal), not uniform numbers in [0, 1).",
                            "权重应以 0 为中心：用标准正态分布（rng.standard_normal），"
@@ -165,7 +165,7 @@ def _init_judge(record: Record, p: Params) -> None:
             )
             expect_within(
                 std, sigma, stderr=sigma / math.sqrt(2 * n), what=what,
-                statistic_name=shown + Text("std (standard error σ/√(2n))", "标准差（标准误差 σ/√(2n)）"),
+                statistic_name=shown + Text("std (standard error σ/√(2n))", "标准差（标准误 σ/√(2n)）"),
                 cause=_std_cause(method, shape, std, lambda s, n=n: s / math.sqrt(2 * n)),
                 next_step=Text("print w.std() next to xavier_std / kaiming_std of fan_in_fan_out(shape)[0].",
                                "打印 w.std()，与 fan_in_fan_out(shape)[0] 对应的 "
@@ -226,7 +226,7 @@ def _check_unknown_method(record: Record) -> None:
 register(Spec(
     "init_weights", NOTEBOOK,
     Text("init_weights draws weights with the std torch.nn.init uses (5 standard errors)",
-         "init_weights 的权重标准差与 torch.nn.init 一致（5 个标准误差内）"),
+         "init_weights 的权重标准差与 torch.nn.init 一致（5 个标准误内）"),
     ("function",), _init_run, _init_judge,
     {"seed": 0, "shapes": ((256, 128), (32, 16, 3, 3), (64, 8, 5))},
     numpy_only=True,

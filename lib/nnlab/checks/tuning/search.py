@@ -146,7 +146,7 @@ def _log_uniform_judge(record: Record, p: Params) -> None:
 
 register(Spec(
     "sample_log_uniform", NOTEBOOK,
-    Text("sample_log_uniform draws uniformly on a log scale", "sample_log_uniform 在对数刻度上均匀采样"),
+    Text("sample_log_uniform draws uniformly on a log scale", "sample_log_uniform 在对数尺度上均匀采样"),
     ("function",), _log_uniform_run, _log_uniform_judge,
     {"seed": 0, "low": 1e-4, "high": 1e-1, "size": 2000},
 ))
