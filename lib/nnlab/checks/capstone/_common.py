@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import BANDS, CheckFailed, Record, call, fail  # noqa: F401 - shared with the exercise modules
+from nnlab.checks.spec import Record, call, fail
 from nnlab.i18n import Text
 
 NOTEBOOK = "06_putting_it_together"

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.checks.capstone._common import NOTEBOOK, Functions, fail, probe, scenario_value
+from nnlab.checks.capstone._common import NOTEBOOK, Functions, probe, scenario_value
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.spec import Params, Record, Spec, call, fail, register
 from nnlab.checks.tuning import search
 from nnlab.i18n import Text
 

@@ -15,17 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlab.checks.capstone._common import (
-    BANDS,
-    NOTEBOOK,
-    Functions,
-    array_close,
-    fail,
-    numpy_of,
-    probe,
-    scenario_value,
-)
-from nnlab.checks.spec import Params, Record, Spec, register
+from nnlab.checks.capstone._common import NOTEBOOK, Functions, array_close, numpy_of, probe, scenario_value
+from nnlab.checks.spec import BANDS, Params, Record, Spec, fail, register
 from nnlab.i18n import Text
 
 NOT_A_MODULE = Text("subclass torch.nn.Module (class Dropout(nn.Module): ...) and call "

@@ -15,17 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.checks.capstone._common import (
-    BANDS,
-    NOTEBOOK,
-    Functions,
-    fail,
-    numpy_of,
-    probe,
-    scenario_value,
-)
+from nnlab.checks.capstone._common import NOTEBOOK, Functions, numpy_of, probe, scenario_value
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import Params, Record, Spec, call, register
+from nnlab.checks.spec import BANDS, Params, Record, Spec, call, fail, register
 from nnlab.i18n import Text
 
 #: the output layer's weight std in every configuration (small scores: initial loss ≈ log C).

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from nnlab.checks.capstone._common import NOTEBOOK, Functions, fail
+from nnlab.checks.capstone._common import NOTEBOOK, Functions
 from nnlab.checks.compare import value_of
-from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, register
+from nnlab.checks.spec import CheckFailed, Params, Record, Spec, call, fail, register
 from nnlab.data.hard_shapes import hidden_test_split, load_hard_shapes
 from nnlab.i18n import Text
 

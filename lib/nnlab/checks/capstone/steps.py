@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.checks.capstone._common import NOTEBOOK, Functions, fail, probe, scenario_value
-from nnlab.checks.spec import Params, Record, Spec, register
+from nnlab.checks.capstone._common import NOTEBOOK, Functions, probe, scenario_value
+from nnlab.checks.spec import Params, Record, Spec, fail, register
 from nnlab.i18n import Text
 
 #: float32 losses of the same computation agree to ~1e-6; 1e-4 leaves room for another
