@@ -108,6 +108,10 @@ def test_release_fails_only_as_not_implemented_in_a_real_kernel(notebook: str) -
     assert tests and failed_tests == tests
 
 
+#: the tests of the graded class: one xdist worker builds it (each worker would grade it again).
+GRADED = pytest.mark.xdist_group("course-notebooks-graded")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course: Course) -> dict:
     """Each notebook graded for a perfect, a blank and a wrong student, with feedback."""
@@ -124,6 +128,7 @@ def graded(tmp_path_factory, course: Course) -> dict:
 
 
 @pytest.mark.slow
+@GRADED
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_solution_autogrades_to_full_marks(graded: dict, notebook: str) -> None:
     row = graded["rows"][("perfect", notebook)]
@@ -132,6 +137,7 @@ def test_solution_autogrades_to_full_marks(graded: dict, notebook: str) -> None:
 
 
 @pytest.mark.slow
+@GRADED
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_release_scores_zero_and_fails_only_as_not_implemented(graded: dict, notebook: str) -> None:
     row = graded["rows"][("blank", notebook)]
@@ -152,6 +158,7 @@ def test_release_scores_zero_and_fails_only_as_not_implemented(graded: dict, not
 
 
 @pytest.mark.slow
+@GRADED
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_a_wrong_answer_loses_points_but_not_all(graded: dict, notebook: str) -> None:
     row = graded["rows"][("wrong", notebook)]
@@ -159,6 +166,7 @@ def test_a_wrong_answer_loses_points_but_not_all(graded: dict, notebook: str) ->
 
 
 @pytest.mark.slow
+@GRADED
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_feedback_never_contains_hidden_tests(graded: dict, notebook: str, course: Course) -> None:
     hidden = load_assignment(course, notebook).hidden_texts()

@@ -109,6 +109,7 @@ def round_trip(tmp_path_factory) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("lms-round-trip")  # one worker grades the class
 def test_canvas_round_trip_maps_every_student_back(round_trip: dict) -> None:
     table, stdout = round_trip["canvas"]
     assert table[0][:5] == list(CANVAS_FIXED)
@@ -123,6 +124,7 @@ def test_canvas_round_trip_maps_every_student_back(round_trip: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("lms-round-trip")  # one worker grades the class
 def test_moodle_round_trip_maps_every_student_back(round_trip: dict) -> None:
     table, stdout = round_trip["moodle"]
     header, rows = table[0], table[1:]

@@ -17,7 +17,7 @@ from autograder.grading.judging import MEASURES_KEY
 from tests.conftest import ROOT, run_cli
 from tests.scenarios import CAPSTONE, PREDICT_SCENARIOS, write_predict_class
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("predict-scenarios")]  # one worker grades the class
 TIER_POINTS = 2.0  # test_predict_baseline + test_predict_good
 
 

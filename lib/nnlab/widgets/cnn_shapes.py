@@ -79,7 +79,7 @@ def conv_geometry(in_size: int, kernel_size: int, stride: int = 1, padding: int 
         A :class:`Geometry`; ``error`` is set when torch refuses a layer
         (output size < 1), and the stack stops there.
     """
-    from nnlab.training import one_thread
+    from nnlab.threads import one_thread
 
     with one_thread():  # tiny tensors: a thread pool only adds latency
         return _measure(in_size, kernel_size, stride, padding, dilation, layers, position)

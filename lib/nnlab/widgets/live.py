@@ -70,7 +70,7 @@ class View:
         2-core machine starting and synchronising a thread pool cost up to 15× the work
         (the init explorer's six layers: 200 ms with two threads, 14 ms with one).
         """
-        from nnlab.training import one_thread
+        from nnlab.threads import one_thread
 
         with one_thread():
             if self.figure is None:
