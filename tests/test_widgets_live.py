@@ -157,3 +157,55 @@ def test_under_grading_a_fresh_kernel_shows_the_explorer_as_a_png() -> None:
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute(env=env)
     (output,) = notebook.cells[0].outputs
     assert output.output_type == "display_data" and "image/png" in output.data
+
+
+# --- the canvas's text cache ------------------------------------------------------------------
+
+def _plain_agg_pixels(make: Callable[[], View], values: dict[str, Any]) -> np.ndarray:
+    """The same View drawn on matplotlib's own Agg canvas (no text cache)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = make().draw(**values)
+    FigureCanvasAgg(figure)
+    return _pixels(figure)
+
+
+def _ink(pixels: np.ndarray, level: int) -> np.ndarray:
+    """Pixels darker than ``level`` (0–255): text, lines, markers."""
+    return pixels[..., :3].astype(int).sum(axis=-1) < 3 * level
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """``mask`` and every pixel next to it (8-neighbourhood)."""
+    padded = np.pad(mask, 1)
+    height, width = mask.shape
+    return np.logical_or.reduce([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+                                 for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+
+
+@pytest.mark.parametrize("name", ["dropout", "conv", "lr"])
+def test_cached_texts_are_drawn_where_agg_draws_them(name: str) -> None:
+    """A cached text sits at a whole pixel, Agg's glyphs at fractions of one: every clearly dark
+    pixel of either image lies within one pixel of a dark pixel of the other (no label missing
+    or moved). Two levels, as an edge pixel may land just either side of one threshold."""
+    make, first, _ = CASES[name]
+    cached, plain = _pixels(make().draw(**first)), _plain_agg_pixels(make, first)
+    assert _ink(plain, 96).sum() > 1000  # the comparison has text and lines to compare
+    for one, other in ((cached, plain), (plain, cached)):
+        assert not (_ink(one, 96) & ~_grown(_ink(other, 160))).any()
+
+
+def test_a_redraw_rasterizes_only_the_texts_it_has_not_drawn_before() -> None:
+    view = regularization._DropoutView()
+    figure = view.draw(p_drop=0.5, mode="inverted")
+    render_png(figure)
+    texts = figure.canvas.texts
+    known = len(texts)
+    assert known > 20  # ticks, labels, legends and titles
+    render_png(figure)
+    assert len(texts) == known
+    figure.axes[1].set_title("a title never drawn before", fontsize=9)
+    before = _pixels(figure)
+    assert len(texts) == known + 1
+    figure.axes[1].set_title("another title", fontsize=9)
+    assert not np.array_equal(before, _pixels(figure)) and len(texts) == known + 2

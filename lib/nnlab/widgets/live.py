@@ -9,12 +9,17 @@ margins with fast PNG compression, and the live explorer sends the bytes to an
 ``ipywidgets.Image`` (a binary comm message, no base64, no new output).
 
 Figures are made without pyplot (:func:`new_figure`): pyplot would register each one, show
-it again at the end of the cell under the inline backend, and keep it until closed.
+it again at the end of the cell under the inline backend, and keep it until closed. Their canvas
+keeps each text it has drawn as a small image (:class:`_TextCachingRenderer`): tick labels,
+axis labels and legends repeat from one redraw to the next, and laying out and rasterizing
+their glyphs was half of a redraw.
 """
 
 from __future__ import annotations
 
 import io
+import math
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # matplotlib loads with the first figure, not with this module
@@ -25,14 +30,106 @@ if TYPE_CHECKING:  # matplotlib loads with the first figure, not with this modul
 PNG_COMPRESSION = 1
 
 
+#: texts a figure's canvas keeps as images (an explorer shows a few dozen at a time).
+TEXT_CACHE_SIZE = 2048
+
+
 def new_figure(figsize: tuple[float, float]) -> Figure:
-    """A figure with an Agg canvas that pyplot does not know about (never shown twice, never leaked)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """A figure with an Agg canvas that pyplot does not know about (never shown twice, never leaked)
+    and that draws each text it has drawn before from a cached image."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=figsize)
-    FigureCanvasAgg(figure)
+    _canvas_class()(figure)
     return figure
+
+
+def _canvas_class() -> type:
+    """The Agg canvas whose renderer caches texts (classes made once, on the first figure)."""
+    global _CANVAS
+    if _CANVAS is None:
+        _CANVAS = _make_canvas_class()
+    return _CANVAS
+
+
+_CANVAS: type | None = None
+
+
+def _make_canvas_class() -> type:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    class _TextCachingRenderer(RendererAgg):
+        """Agg, but a text drawn before (same string, font, angle, colour) is copied from its image.
+
+        A text is rasterized once, on a transparent canvas of its own, at a whole-pixel
+        position; later draws composite that image (``draw_image``, the route of Agg's own
+        filters), so a label may sit up to half a pixel from where Agg would put its glyphs.
+        """
+
+        def __init__(self, width: float, height: float, dpi: float, texts: OrderedDict) -> None:
+            super().__init__(width, height, dpi)
+            self.texts = texts
+
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if ismath == "TeX" or not s:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            key = (s, ismath, angle, hash(prop), tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha(),
+                   gc.get_antialiased(), self.dpi, _text_options(mtext))
+            if key in self.texts:
+                self.texts.move_to_end(key)
+            else:
+                self.texts[key] = self._rasterize(gc, s, prop, angle, ismath, mtext)
+                if len(self.texts) > TEXT_CACHE_SIZE:
+                    self.texts.popitem(last=False)
+            image, left, top = self.texts[key]
+            if image is not None:
+                composite = self.new_gc()
+                composite.copy_properties(gc)  # the text's clipping
+                composite.set_alpha(1.0)  # its alpha is in the image already
+                bottom = int(self.height) - (round(y) + top + image.shape[0])  # y is downwards here
+                self._renderer.draw_image(composite, round(x) + left, bottom, image[::-1])
+                composite.restore()
+            return None
+
+        def _rasterize(self, gc, s, prop, angle, ismath, mtext):
+            """(the text's RGBA pixels, their left and top offset from the anchor), or (None, 0, 0)."""
+            width, height, descent = self.get_text_width_height_descent(s, prop, ismath)
+            reach = math.ceil(width + height + descent) + 4  # from the anchor, at any angle
+            own = RendererAgg(2 * reach, 2 * reach, self.dpi)
+            plain = own.new_gc()
+            plain.copy_properties(gc)
+            plain.set_clip_rectangle(None)
+            plain.set_clip_path(None)
+            RendererAgg.draw_text(own, plain, reach, reach, s, prop, angle, ismath, mtext)
+            plain.restore()
+            pixels = np.asarray(own.buffer_rgba())
+            rows = np.flatnonzero(pixels[..., 3].any(axis=1))
+            columns = np.flatnonzero(pixels[..., 3].any(axis=0))
+            if rows.size == 0:
+                return None, 0, 0
+            image = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].copy()
+            return image, int(columns[0]) - reach, int(rows[0]) - reach
+
+    class _TextCachingCanvas(FigureCanvasAgg):
+        def get_renderer(self) -> RendererAgg:
+            width, height = self.get_width_height(physical=True)
+            key = width, height, self.figure.dpi
+            if getattr(self, "_lastKey", None) != key:  # as FigureCanvasAgg, one text cache a canvas
+                self.texts = getattr(self, "texts", OrderedDict())
+                self.renderer = _TextCachingRenderer(width, height, self.figure.dpi, self.texts)
+                self._lastKey = key
+            return self.renderer
+
+    return _TextCachingCanvas
+
+
+def _text_options(mtext: Any) -> tuple:
+    """What else of a Text artist changes its glyphs (font features, language; newer matplotlib)."""
+    if mtext is None:
+        return ()
+    return tuple(str(getattr(mtext, name)()) for name in ("get_fontfeatures", "get_language")
+                 if hasattr(mtext, name))
 
 
 def render_png(figure: Figure) -> bytes:
