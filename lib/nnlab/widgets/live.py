@@ -56,7 +56,6 @@ _CANVAS: type | None = None
 
 
 def _make_canvas_class() -> type:
-    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
     class _TextCachingRenderer(RendererAgg):
@@ -79,7 +78,7 @@ def _make_canvas_class() -> type:
             if key in self.texts:
                 self.texts.move_to_end(key)
             else:
-                self.texts[key] = self._rasterize(gc, s, prop, angle, ismath, mtext)
+                self.texts[key] = _text_image(self, gc, s, prop, angle, ismath, mtext)
                 if len(self.texts) > TEXT_CACHE_SIZE:
                     self.texts.popitem(last=False)
             image, left, top = self.texts[key]
@@ -92,25 +91,6 @@ def _make_canvas_class() -> type:
                 composite.restore()
             return None
 
-        def _rasterize(self, gc, s, prop, angle, ismath, mtext):
-            """(the text's RGBA pixels, their left and top offset from the anchor), or (None, 0, 0)."""
-            width, height, descent = self.get_text_width_height_descent(s, prop, ismath)
-            reach = math.ceil(width + height + descent) + 4  # from the anchor, at any angle
-            own = RendererAgg(2 * reach, 2 * reach, self.dpi)
-            plain = own.new_gc()
-            plain.copy_properties(gc)
-            plain.set_clip_rectangle(None)
-            plain.set_clip_path(None)
-            RendererAgg.draw_text(own, plain, reach, reach, s, prop, angle, ismath, mtext)
-            plain.restore()
-            pixels = np.asarray(own.buffer_rgba())
-            rows = np.flatnonzero(pixels[..., 3].any(axis=1))
-            columns = np.flatnonzero(pixels[..., 3].any(axis=0))
-            if rows.size == 0:
-                return None, 0, 0
-            image = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].copy()
-            return image, int(columns[0]) - reach, int(rows[0]) - reach
-
     class _TextCachingCanvas(FigureCanvasAgg):
         def get_renderer(self) -> RendererAgg:
             width, height = self.get_width_height(physical=True)
@@ -122,6 +102,30 @@ def _make_canvas_class() -> type:
             return self.renderer
 
     return _TextCachingCanvas
+
+
+def _text_image(renderer: Any, gc: Any, s: str, prop: Any, angle: float, ismath: Any, mtext: Any) -> tuple:
+    """(a text's RGBA pixels drawn alone at a whole-pixel anchor, their left and top offset from
+    the anchor), or (None, 0, 0) for a text without pixels."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    width, height, descent = renderer.get_text_width_height_descent(s, prop, ismath)
+    reach = math.ceil(width + height + descent) + 4  # from the anchor, at any angle
+    own = RendererAgg(2 * reach, 2 * reach, renderer.dpi)
+    plain = own.new_gc()
+    plain.copy_properties(gc)
+    plain.set_clip_rectangle(None)
+    plain.set_clip_path(None)
+    RendererAgg.draw_text(own, plain, reach, reach, s, prop, angle, ismath, mtext)
+    plain.restore()
+    pixels = np.asarray(own.buffer_rgba())
+    rows = np.flatnonzero(pixels[..., 3].any(axis=1))
+    columns = np.flatnonzero(pixels[..., 3].any(axis=0))
+    if rows.size == 0:
+        return None, 0, 0
+    image = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].copy()
+    return image, int(columns[0]) - reach, int(rows[0]) - reach
 
 
 def _text_options(mtext: Any) -> tuple:
