@@ -82,9 +82,9 @@ def test_live_controls_redraw(monkeypatch):
     drawn = []
     original = cnn_shapes._draw_conv_into  # what the explorer's persistent figure is redrawn with
 
-    def spy(figure, **values):
+    def spy(figure, *axes, **values):
         drawn.append(values)
-        return original(figure, **values)
+        return original(figure, *axes, **values)
 
     monkeypatch.setattr(cnn_shapes, "_draw_conv_into", spy)
     shown = conv_explorer()

@@ -143,15 +143,24 @@ _COLOURS = {"pad": "#d0d7de", "cell": "white", "field": "#f0a030", "chosen": "#1
 
 
 class _ConvView(View):
-    """The 1-D stack and the 2-D field; a redraw clears the figure and draws both again.
-
-    The number of cells, rows and lines follows every control.
-    """
+    """The 1-D stack and the 2-D field. The number of cells, rows and lines follows every
+    control, so a redraw removes what the two axes show and draws it again; the axes, their
+    titles and the figure's title stay (making new axes was half of a redraw)."""
 
     figsize = (11.0, 4.4)
 
     def build(self, figure: Figure, **settings: int) -> None:
-        _draw_conv_into(figure, **settings)
+        self.axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
+        # fixed margins: tight_layout measured every tick and label again on each redraw (half its time)
+        figure.subplots_adjust(left=0.01, right=0.99, bottom=0.03, top=0.84, wspace=0.06)
+        _draw_conv_into(figure, *self.axes, **settings)
+
+    def update(self, **settings: int) -> None:
+        assert self.figure is not None
+        for ax in self.axes:
+            for artist in [*ax.collections, *ax.texts, *ax.images, *ax.lines]:
+                artist.remove()
+        _draw_conv_into(self.figure, *self.axes, **settings)
 
 
 def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilation: int,
@@ -161,12 +170,9 @@ def _draw_conv(in_size: int, kernel_size: int, stride: int, padding: int, dilati
                             dilation=dilation, layers=layers, position=position)
 
 
-def _draw_conv_into(figure: Figure, in_size: int, kernel_size: int, stride: int, padding: int,
-                    dilation: int, layers: int, position: int) -> None:
+def _draw_conv_into(figure: Figure, left: Axes, right: Axes, in_size: int, kernel_size: int, stride: int,
+                    padding: int, dilation: int, layers: int, position: int) -> None:
     g = conv_geometry(in_size, kernel_size, stride, padding, dilation, layers, position)
-    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
-    # fixed margins: tight_layout measured every tick and label again on each redraw (half its time)
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.03, top=0.84, wspace=0.06)
     _draw_stack(left, g, padding)
     sizes = " → ".join(str(n) for n in [in_size, *g.out_sizes])
     left.set_title(figure_text(Text(f"1-D: sizes {sizes}", f"一维：尺寸 {sizes}"))
@@ -184,15 +190,16 @@ def _draw_conv_into(figure: Figure, in_size: int, kernel_size: int, stride: int,
 
 
 def _cells(ax: Axes, xs: np.ndarray, y: float, colours: list[str], hatched: np.ndarray) -> None:
-    """One row of squares (padding hatched) as two collections: hundreds of patches draw slowly."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Rectangle
+    """One row of squares (padding hatched) as two collections of corners: hundreds of patches
+    draw slowly, and even making one Rectangle each took a quarter of a redraw."""
+    from matplotlib.collections import PolyCollection
 
+    corners = np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)]) * (_SIZE / 2)
     for which, hatch in ((~hatched, None), (hatched, "//")):
         if which.any():
-            squares = [Rectangle((x - _SIZE / 2, y - _SIZE / 2), _SIZE, _SIZE) for x in xs[which]]
-            ax.add_collection(PatchCollection(squares, facecolors=[c for c, w in zip(colours, which) if w],
-                                              edgecolors="0.4", linewidths=0.8, hatch=hatch))
+            squares = corners + np.column_stack([xs[which], np.full(which.sum(), y)])[:, None, :]
+            ax.add_collection(PolyCollection(squares, facecolors=[c for c, w in zip(colours, which) if w],
+                                             edgecolors="0.4", linewidths=0.8, hatch=hatch))
 
 
 def _draw_stack(left: Axes, g: Geometry, padding: int) -> None:
