@@ -245,6 +245,8 @@ def _draw_field(right: Axes, g: Geometry, in_size: int, padding: int) -> None:
     grid[row0.pad[:, None] | row0.pad[None, :]] = (0.82, 0.84, 0.87)
     grid[row0.in_field[:, None] & row0.in_field[None, :]] = (0.94, 0.63, 0.19)
     right.imshow(grid, extent=(-0.5, n - 0.5, n - 0.5, -0.5))
+    right.set_xlim(-0.5, n - 0.5)  # imshow's autoscaling only grows the limits a redraw kept
+    right.set_ylim(n - 0.5, -0.5)
     # cell borders as two line sets: as minor ticks' grid lines they cost a tick object each
     edges = np.arange(-0.5, n, 1)
     right.hlines(edges, -0.5, n - 0.5, color="0.6", lw=0.4, zorder=1.5)
