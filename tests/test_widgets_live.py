@@ -212,3 +212,15 @@ def test_a_redraw_rasterizes_only_the_texts_it_has_not_drawn_before() -> None:
     assert len(texts) == known + 1
     figure.axes[1].set_title("another title", fontsize=9)
     assert not np.array_equal(before, _pixels(figure)) and len(texts) == known + 2
+
+
+def test_a_text_larger_than_its_first_canvas_is_measured_and_drawn_whole(monkeypatch) -> None:
+    """With glyphs assumed a twentieth of an em wide every text overflows its first canvas; the
+    measured second drawing must give the same picture."""
+    from nnlab.widgets import live
+
+    make, first, _ = CASES["dropout"]
+    expected = _pixels(make().draw(**first))
+    monkeypatch.setattr(live, "GLYPH_EMS", 0.05)
+    monkeypatch.setattr(live, "LINE_EMS", 0.1)
+    np.testing.assert_array_equal(_pixels(make().draw(**first)), expected)

@@ -32,6 +32,9 @@ PNG_COMPRESSION = 1
 
 #: texts a figure's canvas keeps as images (an explorer shows a few dozen at a time).
 TEXT_CACHE_SIZE = 2048
+#: the canvas a text is first drawn on: each glyph at most this many ems wide, a line at most
+#: this many ems above or below the anchor (wider or taller texts are measured and drawn again).
+GLYPH_EMS, LINE_EMS = 1.0, 2.0
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
@@ -104,28 +107,46 @@ def _make_canvas_class() -> type:
     return _TextCachingCanvas
 
 
-def _text_image(renderer: Any, gc: Any, s: str, prop: Any, angle: float, ismath: Any, mtext: Any) -> tuple:
+def _text_image(renderer: Any, gc: Any, s: str, prop: Any, angle: float, ismath: Any, mtext: Any,
+                reach: tuple[int, int] | None = None) -> tuple:
     """(a text's RGBA pixels drawn alone at a whole-pixel anchor, their left and top offset from
-    the anchor), or (None, 0, 0) for a text without pixels."""
+    the anchor), or (None, 0, 0) for a text without pixels.
+
+    The text is drawn on a canvas reaching ``reach`` pixels (x, y) from the anchor each way: by
+    default a bound from its length (no glyph is wider than an em, nor a line taller than two);
+    a text that touches that canvas's edge (math, an unusual font) is drawn again on one its
+    measured size fits.
+    """
     import numpy as np
     from matplotlib.backends.backend_agg import RendererAgg
 
-    width, height, descent = renderer.get_text_width_height_descent(s, prop, ismath)
-    reach = math.ceil(width + height + descent) + 4  # from the anchor, at any angle
-    own = RendererAgg(2 * reach, 2 * reach, renderer.dpi)
+    cos, sin = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
+    if reach is None:
+        em = prop.get_size_in_points() * renderer.dpi / 72
+        along, across = (len(s) + 2) * GLYPH_EMS * em, LINE_EMS * em
+    else:
+        along, across = reach
+    width = math.ceil(cos * along + sin * across) + 4
+    height = math.ceil(sin * along + cos * across) + 4
+    own = RendererAgg(2 * width, 2 * height, renderer.dpi)
     plain = own.new_gc()
     plain.copy_properties(gc)
     plain.set_clip_rectangle(None)
     plain.set_clip_path(None)
-    RendererAgg.draw_text(own, plain, reach, reach, s, prop, angle, ismath, mtext)
+    RendererAgg.draw_text(own, plain, width, height, s, prop, angle, ismath, mtext)
     plain.restore()
     pixels = np.asarray(own.buffer_rgba())
     rows = np.flatnonzero(pixels[..., 3].any(axis=1))
     columns = np.flatnonzero(pixels[..., 3].any(axis=0))
     if rows.size == 0:
         return None, 0, 0
+    if reach is None and (rows[0] == 0 or columns[0] == 0 or rows[-1] == 2 * height - 1
+                          or columns[-1] == 2 * width - 1):
+        measured_width, measured_height, descent = renderer.get_text_width_height_descent(s, prop, ismath)
+        size = math.ceil(measured_width + measured_height + descent)
+        return _text_image(renderer, gc, s, prop, angle, ismath, mtext, reach=(size, size))
     image = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].copy()
-    return image, int(columns[0]) - reach, int(rows[0]) - reach
+    return image, int(columns[0]) - width, int(rows[0]) - height
 
 
 def _text_options(mtext: Any) -> tuple:
