@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import matplotlib
@@ -10,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 
 from nnlab.widgets import lr_explorer  # noqa: E402
-from nnlab.widgets.tuning import explorer_run  # noqa: E402
+from nnlab.widgets.tuning import _snap, explorer_run  # noqa: E402
 
 
 def _title(figure: Any) -> str:
@@ -87,3 +88,18 @@ def test_explorer_runs_match_a_run_from_a_new_model() -> None:
                    num_epochs=2, batch_size=tuning.BATCH_SIZE, seed=tuning.SEED)
     cached = explorer_run(0.05, 1e-3, 2)
     assert cached.train_loss == direct.train_loss and cached.val_acc == direct.val_acc  # bit for bit
+
+
+def test_the_prefetcher_trains_the_nearest_runs_first_then_sweeps_the_lr_slider_ahead() -> None:
+    from nnlab.widgets.tuning import LR_NOTCHES_AHEAD, _neighbours
+
+    queue = _neighbours(1e-2, 1e-4, 10, previous_lr=10 ** -2.25)  # the slider was just moved up
+    lrs = [round(math.log10(lr), 2) for lr, _, _ in queue]
+    assert lrs[:2] == [-1.75, -2.25]  # one notch up (the direction of the move), one down
+    assert {(wd, n) for _, wd, n in queue[2:6]} == {(_snap(10 ** -3.5), 10), (_snap(10 ** -4.5), 10),
+                                                     (1e-4, 11), (1e-4, 9)}
+    ahead = lrs[6:]
+    assert ahead[:LR_NOTCHES_AHEAD - 1] == [round(-2 + 0.25 * k, 2) for k in range(2, LR_NOTCHES_AHEAD + 1)]
+    assert ahead[LR_NOTCHES_AHEAD - 1:] == [round(-2 - 0.25 * k, 2) for k in range(2, LR_NOTCHES_AHEAD + 1)]
+    at_the_top = _neighbours(1.0, 1e-4, 10, previous_lr=10 ** -0.25)
+    assert all(1e-4 <= lr <= 1.0 for lr, _, _ in at_the_top)  # the slider's range only
