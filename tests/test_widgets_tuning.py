@@ -43,7 +43,7 @@ def test_live_controls_are_bilingual_log_sliders_and_redraw(live) -> None:
 def test_moving_back_reuses_the_cached_run(live, monkeypatch) -> None:
     from nnlab.widgets import tuning
 
-    monkeypatch.setattr(tuning._Prefetcher, "want", lambda self, settings: None)  # counts: this test's only
+    monkeypatch.setattr(tuning.Prefetcher, "want", lambda self, settings: None)  # counts: this test's only
     result = lr_explorer(lr=0.03, weight_decay=1e-3, num_epochs=4)
     result.controls["lr"].value = 0.1
     hits = explorer_run.cache_info().hits
@@ -72,7 +72,7 @@ def test_the_run_one_notch_up_is_trained_before_the_move(live, monkeypatch) -> N
     result = lr_explorer(lr=0.02, weight_decay=1e-3, num_epochs=3)
     assert tuning._prefetcher().wait_idle(timeout=120)
     misses = explorer_run.cache_info().misses
-    monkeypatch.setattr(tuning._Prefetcher, "want", lambda self, settings: None)  # no new background runs
+    monkeypatch.setattr(tuning.Prefetcher, "want", lambda self, settings: None)  # no new background runs
     result.controls["lr"].value = 0.02 * 10 ** 0.25  # one notch of the slider (0.25 in log10)
     assert explorer_run.cache_info().misses == misses  # drawn from the cache: trained in the background
     assert _title(live[-1]).startswith("lr = 0.035, weight decay = 0.001")  # 10 ** -1.45, snapped

@@ -1,9 +1,8 @@
 """The preprocessing viewer of 02_preprocessing: one image before and after each option.
 
-Pick an image and a method (none, the mean image of AlexNet, the per-channel
-mean of VGG, per-channel mean and std), and see the image, what is
-subtracted, the result (rescaled for display) and per-channel histograms
-before and after, for that image or for the whole dataset.
+Pick an image and a method (none, the mean image of AlexNet, the per-channel mean of VGG,
+per-channel mean and std), and see the image, what is subtracted, the result (rescaled for
+display) and per-channel histograms before and after, for that image or for the whole dataset.
 
 The statistics come from torch (or from ``stats``, e.g. your own results),
 so the viewer works before you implement the exercises.
@@ -253,8 +252,9 @@ class _ViewerView(View):
             for text, label in zip(ax.get_legend().get_texts(), labels, strict=True):
                 text.set_text(label)
             ax.set_title(title, fontsize=10, y=1.0)
+            # relim()'s data limits (steps from 0 up, the line at 0) without its walk along each step
+            ax.dataLim.set_points(np.array([[min(edges[0], 0.0), 0.0], [max(edges[-1], 0.0), counts.max()]]))
             ax.autoscale()  # the previous redraw froze the limits
-            ax.relim()
             ax.autoscale_view()
             fix_limits_and_ticks(ax)
 

@@ -6,7 +6,7 @@ initialization on a small subset of the embedded dataset (600 training and
 the train/val accuracy per epoch. Runs are cached per setting, so moving a
 slider back redraws at once; a new setting trains in about a tenth of a second, and while
 a run is shown a background thread trains the runs one notch away on each slider
-(:class:`_Prefetcher`), so that the next move usually only redraws.
+(:class:`nnlab.widgets.prefetch.Prefetcher`), so that the next move usually only redraws.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
 from nnlab.widgets.live import View
+from nnlab.widgets.prefetch import Prefetcher
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -74,54 +74,16 @@ def _initial_model() -> Any:
 _TRAINING = threading.Lock()
 
 
-class _Prefetcher:
-    """Trains, one at a time in a background thread, the runs the next slider move may ask for.
+@lru_cache(maxsize=1)
+def _prefetcher() -> Prefetcher:
+    """The kernel's one thread training lr runs ahead, started with the first live lr explorer.
 
     A student looks at a run before moving a slider again; meanwhile the runs one notch away,
     then the learning rate's further notches (:func:`_neighbours`), are trained and cached, so
-    the move only redraws (≈ 60 ms instead of ≈ 160 ms). Each new
-    setting replaces the runs still wanted. A redraw takes :data:`_TRAINING` too, so it
-    waits for at most the one run in progress. Training uses no global random state (the
-    initialization is copied, the batch order has its own generator).
+    the move only redraws (≈ 60 ms instead of ≈ 160 ms). Training uses no global random state
+    (the initialization is copied, the batch order has its own generator).
     """
-
-    def __init__(self) -> None:
-        self._wanted: list[tuple[float, float, int]] = []
-        self._busy = False
-        self._condition = threading.Condition()
-        threading.Thread(target=self._work, name="nnlab-lr-prefetch", daemon=True).start()
-
-    def want(self, settings: Iterable[tuple[float, float, int]]) -> None:
-        """Train these (snapped) settings next, in this order, instead of those still wanted."""
-        with self._condition:
-            self._wanted = list(settings)
-            self._condition.notify_all()
-
-    def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Wait until every wanted run is cached; False after ``timeout`` seconds."""
-        with self._condition:
-            return self._condition.wait_for(lambda: not self._wanted and not self._busy, timeout)
-
-    def _work(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._wanted)
-                setting, self._busy = self._wanted.pop(0), True
-            try:
-                with _TRAINING:
-                    explorer_run(*setting)
-            except Exception:  # noqa: BLE001 - the same run fails again, visibly, when it is drawn
-                pass
-            finally:
-                with self._condition:
-                    self._busy = False
-                    self._condition.notify_all()
-
-
-@lru_cache(maxsize=1)
-def _prefetcher() -> _Prefetcher:
-    """The kernel's one prefetching thread, started with the first live lr explorer."""
-    return _Prefetcher()
+    return Prefetcher(explorer_run, _TRAINING, name="nnlab-lr-prefetch")
 
 
 #: lr notches the prefetcher trains ahead in each direction once the nearest runs are cached.
