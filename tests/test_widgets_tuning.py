@@ -90,16 +90,13 @@ def test_explorer_runs_match_a_run_from_a_new_model() -> None:
     assert cached.train_loss == direct.train_loss and cached.val_acc == direct.val_acc  # bit for bit
 
 
-def test_the_prefetcher_trains_the_nearest_runs_first_then_sweeps_the_lr_slider_ahead() -> None:
-    from nnlab.widgets.tuning import LR_NOTCHES_AHEAD, _neighbours
+
+def test_the_prefetcher_trains_the_nearest_runs_first_the_direction_of_the_move_first() -> None:
+    from nnlab.widgets.tuning import _neighbours
 
     queue = _neighbours(1e-2, 1e-4, 10, previous_lr=10 ** -2.25)  # the slider was just moved up
-    lrs = [round(math.log10(lr), 2) for lr, _, _ in queue]
-    assert lrs[:2] == [-1.75, -2.25]  # one notch up (the direction of the move), one down
-    assert {(wd, n) for _, wd, n in queue[2:6]} == {(_snap(10 ** -3.5), 10), (_snap(10 ** -4.5), 10),
-                                                     (1e-4, 11), (1e-4, 9)}
-    ahead = lrs[6:]
-    assert ahead[:LR_NOTCHES_AHEAD - 1] == [round(-2 + 0.25 * k, 2) for k in range(2, LR_NOTCHES_AHEAD + 1)]
-    assert ahead[LR_NOTCHES_AHEAD - 1:] == [round(-2 - 0.25 * k, 2) for k in range(2, LR_NOTCHES_AHEAD + 1)]
+    assert [round(math.log10(lr), 2) for lr, _, _ in queue[:2]] == [-1.75, -2.25]
+    assert set(queue[2:]) == {(1e-2, _snap(10 ** -3.5), 10), (1e-2, _snap(10 ** -4.5), 10),
+                              (1e-2, 1e-4, 11), (1e-2, 1e-4, 9)}
     at_the_top = _neighbours(1.0, 1e-4, 10, previous_lr=10 ** -0.25)
-    assert all(1e-4 <= lr <= 1.0 for lr, _, _ in at_the_top)  # the slider's range only
+    assert [lr for lr, _, _ in at_the_top][:1] == [_snap(10 ** -0.25)]  # nothing above the slider
