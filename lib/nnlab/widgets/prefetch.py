@@ -1,7 +1,7 @@
 """Computing ahead: what the next move of a control will ask for, while the student looks.
 
-An explorer whose redraw needs an expensive, cached computation (a training run, 100 dropout
-masks) hands the settings a next move may ask for to a :class:`Prefetcher` after each draw.
+An explorer whose redraw needs an expensive, cached computation (the lr explorer's training
+runs) hands the settings a next move may ask for to a :class:`Prefetcher` after each draw.
 Its background thread computes them one at a time, nearest first, so the move usually finds
 its result cached and only redraws. Each new list replaces the settings still wanted.
 """

@@ -7,18 +7,15 @@ works before you implement anything. The augmentation previewer is in
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnlab import widgets
 from nnlab.fonts import figure_words as _t
 from nnlab.plots import fix_limits_and_ticks
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 from nnlab.widgets.live import View
-from nnlab.widgets.prefetch import Prefetcher
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -185,36 +182,10 @@ def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
         p_drop: initial probability of dropping a unit (the lecture's p is 1 − p_drop).
         mode: initial variant, one of :data:`DROPOUT_MODES`.
     """
-    slider = Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率")
-    controls = {"p_drop": slider, "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型")}
-    view, shown = _DropoutView(), {"p_drop": p_drop}
-    prefetcher = None if widgets.is_static() else _prefetcher()
-
-    def draw(p_drop: float, mode: str) -> Figure:
-        with _COMPUTING:
-            figure = view.draw(p_drop=p_drop, mode=mode)
-        if prefetcher is not None:
-            prefetcher.want(_ahead(p_drop, shown["p_drop"], slider))
-        shown["p_drop"] = p_drop
-        return figure
-
-    return explorer(draw, controls, name="dropout")
-
-
-#: held while dropout passes are computed: a redraw and the background thread take turns.
-_COMPUTING = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _prefetcher() -> Prefetcher:
-    """The kernel's one thread computing the dropout passes of the other slider positions."""
-    return Prefetcher(_inverted_dropout_passes, _COMPUTING, name="nnlab-dropout-prefetch")
-
-
-def _ahead(p_drop: float, previous: float, slider: Slider) -> list[tuple[float, int, int]]:
-    """Every other position of the slider, nearest first, the direction of the last move first
-    (a student sweeping p_drop moves notch after notch; each position costs ≈ 20 ms once)."""
-    positions = np.arange(slider.min, slider.max + slider.step / 2, slider.step)
-    sign = 1 if p_drop >= previous else -1
-    order = sorted(positions, key=lambda p: (round(abs(p - p_drop) / slider.step), -sign * (p - p_drop)))
-    return [(_notch(p), 100, 0) for p in order if abs(p - p_drop) > slider.step / 2]
+    controls = {
+        "p_drop": Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率"),
+        "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型"),
+    }
+    # no background prefetching here (as the lr explorer has): F.dropout draws from torch's
+    # global generator, which a thread must not reseed while the student's cells draw from it
+    return explorer(_DropoutView().draw, controls, name="dropout")
