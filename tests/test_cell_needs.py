@@ -7,6 +7,7 @@ module docstring, not from the code.
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -122,8 +123,77 @@ def test_a_cell_that_does_not_compile_changes_nothing_and_is_left_out() -> None:
 
 def test_a_library_call_that_sets_global_state_makes_its_cell_run() -> None:
     cells = [SETUP, "def graded(x):\n    return np.abs(x)", "torch.set_default_dtype(torch.float64)",
-             "np.seterr(all='raise')", "print('just a demo')"]
-    assert run(cells, {"graded"}) == {0, 1, 2, 3}
+             "np.seterr(all='raise')", "print('just a demo')",
+             "def configure():\n    torch.set_num_threads(4)", "configure()  # sets state through a function",
+             "torch.set_num_threads(1)  # what the grader's sandbox already set"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 3, 5, 6}
+
+
+def test_binding_a_name_to_part_of_a_needed_object_changes_nothing() -> None:
+    """A loop variable or a new name for part of a needed object is a new name, not a change:
+    only what a cell does *to* the object makes it run."""
+    cells = [SETUP, "TABLE = [['a', 1], ['b', 2]]",
+             "def graded():\n    return np.asarray([v for _, v in TABLE])",
+             "first = TABLE[0]\nfor name, value in TABLE:\n    print(name.upper(), value, first)",
+             "for row in TABLE:\n    row.append(0)", "last = TABLE[-1]\nlast.append(2)"]
+    assert run(cells, {"graded"}) == {0, 1, 2, 4, 5}
+
+
+def test_a_change_after_the_last_reader_is_left_out() -> None:
+    """The probes run after every cell and read only what graded functions reach; a cell that
+    changes an object only cells before it read cannot change what they saw."""
+    cells = [SETUP, "rng = np.random.default_rng(0)\nW = rng.standard_normal(3)",
+             "def graded(x):\n    return x * W",
+             "print(rng.standard_normal(2))  # draws: changes rng, read only by cell 2"]
+    assert run(cells, {"graded"}) == {0, 1, 2}
+
+
+def test_a_name_bound_earlier_in_the_same_cell_hides_its_older_bindings() -> None:
+    """``plots = []`` then ``plots.append(…)`` in one cell changes the new list only: the older
+    ``plots`` (an alias of a needed object) cannot be the one appended to."""
+    cells = [SETUP, "table = [1, 2]", "plots = table",
+             "def graded():\n    return np.asarray(table)",
+             "plots = []\nplots.append(3)"]
+    assert run(cells, {"graded"}) == {0, 1, 3}
+    maybe = "if len(table) > 5:\n    plots = []\nplots.append(4)  # may still be the alias of table"
+    assert run([*cells, maybe], {"graded"}) == {0, 1, 2, 3, 4, 5}
+
+
+def test_regions_follow_every_chain_of_aliases() -> None:
+    """Objects joined through any chain of containers stay one region, however the joins come
+    (random notebooks, against connected components computed here)."""
+    mismatches = []
+    for trial in range(60):
+        pick = random.Random(trial)
+        names = [f"v{i}" for i in range(12)]
+        cells = [SETUP, ", ".join(names) + " = " + ", ".join(f"[{i}]" for i in range(12))]
+        joins = []
+        for _ in range(14):
+            holder, first, second = pick.sample(names, 3)
+            cells.append(f"{holder}.append([{first}, {second}])")
+            joins += [(holder, first), (holder, second)]
+        target = pick.choice(names)
+        cells.append(f"def graded():\n    return np.asarray({target}[0])")
+        component = _components(names, joins)
+        changes = {len(cells) + i: name for i, name in enumerate(names)}
+        cells += [f"{name}[0] = 1" for name in names]
+        needed = run(cells, {"graded"})
+        mismatches += [(trial, name) for position, name in changes.items()
+                       if (component[name] == component[target]) != (position in needed)]
+    assert mismatches == []
+
+
+def _components(names: list[str], joins: list[tuple[str, str]]) -> dict[str, int]:
+    label = {name: i for i, name in enumerate(names)}
+    changed = True
+    while changed:
+        changed = False
+        for a, b in joins:
+            low = min(label[a], label[b])
+            if label[a] != low or label[b] != low:
+                label[a] = label[b] = low
+                changed = True
+    return label
 
 
 # --- random state ---------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ class Statement:
     """What one top-level statement does when it runs."""
 
     binds: set[str] = field(default_factory=set)
+    surely: set[str] = field(default_factory=set)  # bound whenever the statement completes
+    made_by: dict[str, str] = field(default_factory=dict)  # ``name = f.g(…)``: name -> "f.g"
     reads: set[str] = field(default_factory=set)
     shallow: set[str] = field(default_factory=set)  # its own object changed (``a[i] = …``, ``a += …``)
     deep: set[str] = field(default_factory=set)  # anything reachable from it may change (methods)
@@ -125,6 +127,7 @@ class Scope:
     assigned_params: set[str] = field(default_factory=set)  # parameters it assigns into
     returns_param: bool = False  # may return (part of) an argument
     returns: set[str] = field(default_factory=set)  # globals it may return
+    returns_views: set[str] = field(default_factory=set)  # of those, ones only methods are called on
 
 
 @dataclass
@@ -134,7 +137,6 @@ class Cell:
     statements: list[Statement] = field(default_factory=list)
     imports: dict[str, str] = field(default_factory=dict)  # name -> module path
     scopes: dict[str, Scope] = field(default_factory=dict)
-    called: set[str] = field(default_factory=set)  # dotted names of the calls it makes when run
 
 
 #: global generators a call may draw from or seed.
@@ -143,10 +145,18 @@ _RANDOM_PART = re.compile(r"rand|normal|bernoulli|multinomial|poisson|dropout|pe
                           r"exponential|cauchy|geometric|sample", re.I)
 _NUMPY_GENERATOR_TYPES = frozenset({"default_rng", "Generator", "RandomState", "SeedSequence", "PCG64",
                                     "PCG64DXSM", "MT19937", "Philox", "SFC64", "BitGenerator"})
+#: numpy's generator objects: their methods draw from their own state and return new objects.
+NUMPY_GENERATORS = frozenset({"numpy.random.default_rng", "numpy.random.Generator",
+                              "numpy.random.RandomState"})
 #: calls that seed generators, by full name: what follows them draws from a known state.
 RESETS = {"nnlab.seeding.seed_everything": GENERATORS, "torch.manual_seed": frozenset({"torch"}),
           "torch.random.manual_seed": frozenset({"torch"}), "numpy.random.seed": frozenset({"numpy"}),
           "random.seed": frozenset({"python"})}
+
+
+def looks_random(name: str) -> bool:
+    """Whether a function or method of this name may draw or seed (``normal_``, ``manual_seed``)."""
+    return bool(_RANDOM_PART.search(name))
 
 
 def library_draws(path: str) -> set[str]:
@@ -160,7 +170,7 @@ def library_draws(path: str) -> set[str]:
         return set() if last in ("Random", "SystemRandom") else {"python"}
     if path.startswith(("torch.nn.", "torch.utils.", "torch.optim.", "torch.distributions.")):
         return {"torch"}
-    if path.startswith("torch.") and _RANDOM_PART.search(last):
+    if path.startswith("torch.") and looks_random(last):
         return {"torch"}
     if path.startswith("nnlab."):
         return {"torch"}  # nnlab draws from torch's global generator only (a test keeps it so)

@@ -39,7 +39,10 @@ from collections.abc import Collection, Iterable, Sequence
 
 from autograder.grading.cell_facts import (
     GENERATORS,
+    NUMPY_GENERATORS,
+    READING_METHODS,
     RESETS,
+    STORING_METHODS,
     Alias,
     Cell,
     Needs,
@@ -48,6 +51,7 @@ from autograder.grading.cell_facts import (
     Statement,
     Unsure,
     library_draws,
+    looks_random,
 )
 from autograder.grading.cell_reading import dotted, read_cell
 
@@ -103,6 +107,7 @@ class _Notebook:
         self.bindings: dict[str, list[int]] = {}
         self.statements: list[Statement] = []
         self.of_cell: list[list[int]] = []
+        self.cell_start: list[int] = []  # statement -> the first statement of its cell
         for cell in cells:
             for name, path in cell.imports.items():
                 self.imports.setdefault(name, set()).add(path)
@@ -111,6 +116,7 @@ class _Notebook:
             first = len(self.statements)
             self.of_cell.append(list(range(first, first + len(cell.statements))))
             for statement in cell.statements:
+                self.cell_start.append(first)
                 for name in statement.binds:
                     self.bindings.setdefault(name, []).append(len(self.statements))
                 self.statements.append(statement)
@@ -121,6 +127,9 @@ class _Notebook:
         self.effects = self._closure(self._own_changes)
         self.assigned = self._closure(lambda scope: scope.strong - self.only_imported
                                       | self._handed(scope.passed, assigns=True))
+        self.generators = {_version(name, i) for i, s in enumerate(self.statements)  # numpy's generators
+                           for name, callee in s.made_by.items()
+                           if self._resolves(callee) <= NUMPY_GENERATORS}
         self.draws: dict[str, set[str]] = {}
         self.parent: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}  # region -> its functions, classes and imported names
@@ -134,9 +143,14 @@ class _Notebook:
 
     # regions
     def region(self, version: str) -> str:
-        while self.parent.get(version, version) != version:
-            version = self.parent[version] = self.parent.get(self.parent[version], self.parent[version])
-        return version
+        root = version
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while version != root:  # every version on the way now points at the root
+            following = self.parent[version]
+            self.parent[version] = root
+            version = following
+        return root
 
     def _join(self, a: str, b: str) -> None:
         """Put data versions ``a`` and ``b`` in one region; a function, class or module is
@@ -151,17 +165,32 @@ class _Notebook:
             self.parent[ra] = rb
             self.members.setdefault(rb, set()).update(self.members.pop(ra, set()))
 
+    def _resolves(self, callee: str) -> set[str]:
+        """Full names a dotted call may name (``np.random.default_rng``: ``numpy.random.default_rng``),
+        empty when its first name is not only imported."""
+        first, _, rest = callee.partition(".")
+        if first not in self.only_imported:
+            return {""}
+        return {f"{path}.{rest}" if rest else path for path in self.imports[first]}
+
+    def is_generator(self, name: str, index: int) -> bool:
+        """Whether ``name`` is a numpy generator at statement ``index`` (every binding it may see)."""
+        return self.visible(name, index) <= self.generators
+
     def _link(self, alias: Alias, index: int) -> None:
         if not alias.rebinds and alias.target in self.only_imported:
             return  # ``torch.nn.init.ones_(w)`` keeps nothing in torch
         kind, value = alias.kind, alias.value
         if value in self.only_imported and kind not in ("same", "part"):
             return  # ``np.zeros(…)`` is a new object, not numpy; ``f(np.float64)`` keeps no module
+        if kind.startswith("view") and self.is_generator(value, index):
+            return  # ``rng.normal(…)`` is a new array, never the generator or part of it
         right = self.visible(value, index)
         if kind.startswith("call:"):
             callee = kind[5:]
             if value == callee:  # the result itself: the globals the notebook function returns
-                right = self.every_version({r for s in self.scopes.get(callee, []) for r in s.returns})
+                right = self.every_version({r for s in self.scopes.get(callee, []) for r in s.returns
+                                            if r not in s.returns_views or r not in self.only_imported})
             elif callee in self.scopes and not any(s.returns_param for s in self.scopes[callee]):
                 return
         left = {_version(alias.target, index)} if alias.rebinds else self.visible(alias.target, index)
@@ -174,25 +203,33 @@ class _Notebook:
             and not version.endswith("@-")
 
     def spread(self, versions: set[str], *, assigned: bool) -> set[str]:
-        """What a change through ``versions`` may change: their regions (as region names) and,
-        when ``assigned`` into, the functions and classes those regions hold."""
+        """What a change through ``versions`` may change: their regions (``~`` and the region's
+        name) and, when ``assigned`` into, the functions and classes those regions hold."""
         found = {v for v in versions if not self._is_data(v) and assigned and v in self.definitions}
         for version in (v for v in versions if self._is_data(v)):
             region = self.region(version)
-            found.add(region)
+            found.add(f"~{region}")
             if assigned:
                 found |= {m for m in self.members.get(region, ()) if m in self.definitions}
         return found
 
     def objects(self, versions: set[str]) -> set[str]:
-        """The regions and functions/classes ``versions`` stand for."""
-        return {self.region(v) if self._is_data(v) else v for v in versions if not v.endswith("@-")}
+        """What reading ``versions`` depends on: the versions themselves (the statements that
+        bound them) and the regions of the data ones (``~`` and the region's name)."""
+        kept = {v for v in versions if not v.endswith("@-")}
+        return kept | {f"~{self.region(v)}" for v in kept if self._is_data(v)}
 
     # names and versions
     def visible(self, name: str, index: int) -> set[str]:
         """Versions of ``name`` statement ``index`` may see: any binding up to it may be the
-        last that ran (a cell that raises stops before its later bindings)."""
-        found = {_version(name, k) for k in self.bindings.get(name, []) if k <= index}
+        last that ran (a cell that raises stops before its later bindings), back to one earlier
+        in the same cell that surely binds it (had that one failed, ``index`` would not run)."""
+        found: set[str] = set()
+        start = self.cell_start[index] if index < len(self.statements) else index  # after the last cell
+        for k in reversed([k for k in self.bindings.get(name, []) if k <= index]):
+            found.add(_version(name, k))
+            if start <= k < index and name in self.statements[k].surely:
+                break
         return found or {_version(name, None)}  # unbound so far: a builtin, or a NameError
 
     def every_version(self, names: Iterable[str]) -> set[str]:
@@ -239,7 +276,7 @@ class _Notebook:
 
     # what a statement does
     def changed_by(self, index: int, *, where: str) -> set[str]:
-        """Objects statement ``index`` may bind or change (see :meth:`spread`).
+        """Versions statement ``index`` binds, objects it may change (see :meth:`spread`).
 
         Raises:
             Unsure: when it may assign into an imported name (``where`` names the cell).
@@ -253,7 +290,7 @@ class _Notebook:
         functions = statement.reads & set(self.scopes)
         weak_versions |= self.every_version(n for f in functions for n in self.effects[f])
         strong_versions |= self.every_version(n for f in functions for n in self.assigned[f])
-        return (self.objects({_version(n, index) for n in statement.binds})
+        return ({_version(n, index) for n in statement.binds}  # binding a name changes no object
                 | self.spread(strong_versions, assigned=True) | self.spread(weak_versions, assigned=False))
 
     def read_by(self, index: int) -> set[str]:
@@ -264,27 +301,50 @@ class _Notebook:
         return versions | self.every_version(r for f in functions for r in self.reach[f])
 
     def sets_state(self, position: int) -> bool:
-        """Whether cell ``position`` calls a library function that sets global state."""
-        return any("." in d and d.partition(".")[0] in self.imports and _SETTER.match(d.rsplit(".", 1)[-1])
-                   for d in self.cells[position].called)
+        """Whether cell ``position`` calls a library function that sets global state, itself or
+        through the notebook functions it calls."""
+        statements = [self.statements[i] for i in self.of_cell[position]]
+        functions = {f for s in statements for f in s.reads & set(self.scopes)}
+        functions |= {g for f in functions for g in self.reach[f] & set(self.scopes)}
+        calls = [c for s in statements for c in s.calls]
+        calls += [c for f in functions for scope in self.scopes[f] for c in scope.calls]
+        return any(self._sets_state(call) for call in calls)
+
+    def _sets_state(self, call: ast.Call) -> bool:
+        first, _, rest = (dotted(call.func) or "").partition(".")
+        if not rest or first not in self.imports or not _SETTER.match(rest.rpartition(".")[2]):
+            return False
+        paths = {f"{path}.{rest}" for path in self.imports[first]}
+        pinned = paths == {"torch.set_num_threads"} and not call.keywords \
+            and [ast.unparse(a) for a in call.args] == ["1"]  # the sandbox runs torch on one thread
+        return not pinned
 
     # random state
-    def call_draws(self, call: ast.Call) -> set[str]:
-        """Generators a call may draw from or seed."""
+    def call_draws(self, call: ast.Call, index: int | None = None) -> set[str]:
+        """Generators a call (in statement ``index``, when known) may draw from or seed."""
         name = dotted(call.func)
-        constructs = isinstance(call.func, ast.Call) and dotted(call.func.func) == "type"
-        if name is None and not constructs:
-            return set(GENERATORS)  # a call of a call's result or of an item: unknown
+        method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         first, _, rest = (name or "").partition(".")
+        if method in READING_METHODS | STORING_METHODS and first not in self.imports:
+            return set()  # ``name.upper()``, ``history["loss"].append(x)``: no library draws there
+        if name is None and (not method or looks_random(method)):
+            constructs = isinstance(call.func, ast.Call) and dotted(call.func.func) == "type"
+            return self._object_draws() if constructs else set(GENERATORS)  # ``f()()``, ``a[0]()``: unknown
+        if name is None:
+            return self._object_draws()  # a method of an item or a call's result: ``super().__init__()``
         if first in self.scopes:
             return self.function_draws(first)
         if first in self.imports:
             return set().union(*(library_draws(f"{path}.{rest}" if rest else path)
                                  for path in self.imports[first]))
-        if first in self.bindings or constructs:  # an object, or ``type(x)(…)``: a library's draws
-            classes = [n for n, scopes in self.scopes.items() if any(s.is_class for s in scopes)]
-            return {"torch"}.union(*(self.function_draws(c) for c in classes))  # from torch at most
-        return set()  # builtins
+        if index is not None and rest and first in self.bindings and self.is_generator(first, index):
+            return set()  # a numpy Generator's own state
+        return self._object_draws() if first in self.bindings else set()  # an object's method; builtins
+
+    def _object_draws(self) -> set[str]:
+        """What a method of an object may draw from: a library's (torch at most) or a notebook class's."""
+        classes = [n for n, scopes in self.scopes.items() if any(s.is_class for s in scopes)]
+        return {"torch"}.union(*(self.function_draws(c) for c in classes))
 
     def function_draws(self, name: str) -> set[str]:
         if name not in self.draws:
@@ -301,7 +361,7 @@ class _Notebook:
     def statement_draws(self, index: int) -> tuple[set[str], set[str]]:
         """(generators statement ``index`` may draw from or seed, generators it seeds)."""
         statement = self.statements[index]
-        draws = set().union(set(), *(self.call_draws(c) for c in statement.calls))
+        draws = set().union(set(), *(self.call_draws(c, index) for c in statement.calls))
         for name in statement.reads & set(self.scopes):  # functions handed to others get called
             draws |= self.function_draws(name)
         resets: set[str] = set()
@@ -333,13 +393,14 @@ class _Notebook:
         wanted = self.every_version(graded) | self.every_version(r for f in graded & set(self.scopes)
                                                                  for r in self.reach[f])
         run = {i for i in range(count) if i not in fixed or self.sets_state(i)}
+        probes = self.objects(wanted)
+        reads = [self.objects(set().union(set(), *(self.read_by(s) for s in self.of_cell[i])))
+                 for i in range(count)]
         while True:
-            objects = self.objects(wanted.union(*(self.read_by(s) for i in run for s in self.of_cell[i])))
             draws = {i: self.reads_random(i) for i in run}
-            more = {i for i in range(count) if i not in run and (
-                changed[i] & objects or any(j > i and writes[i] & draws[j] for j in run))}
+            more = {i for i in range(count) if i not in run and (  # what runs after cell i sees its changes
+                changed[i] & probes.union(*(reads[j] for j in run if j > i))
+                or any(j > i and writes[i] & draws[j] for j in run))}
             if not more:
                 return run
             run |= more
-
-

@@ -289,8 +289,13 @@ def _read_statement(node: ast.stmt, cell: Cell, table: symtable.SymbolTable) -> 
             name = alias.asname or alias.name.split(".")[0]
             full = alias.name if alias.asname else name
             cell.imports[name] = full if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
-        return Statement(binds={a.asname or a.name.split(".")[0] for a in node.names}, is_import=True)
+        bound = {a.asname or a.name.split(".")[0] for a in node.names}
+        return Statement(binds=bound, surely=bound, is_import=True)
     found = _effects(_walk_now(node))
+    found.surely = _surely_bound(node)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+            and isinstance(node.value, ast.Call) and (callee := dotted(node.value.func)):
+        found.made_by[node.targets[0].id] = callee
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         lines = (node.lineno, *(d.lineno for d in node.decorator_list))
         scope_table = next(t for t in table.get_children()
@@ -300,8 +305,19 @@ def _read_statement(node: ast.stmt, cell: Cell, table: symtable.SymbolTable) -> 
         found.defines = node.name
         if isinstance(node, ast.ClassDef):
             found.reads |= _globals(scope_table) - cell.scopes[node.name].reads  # the class body
-    cell.called |= {d for n in found.calls if (d := dotted(n.func))}
     return found
+
+
+def _surely_bound(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds whenever it completes (not those of a loop, branch or
+    ``with`` body, which may not run)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.AugAssign) or isinstance(node, ast.AnnAssign) and node.value is not None:
+        targets = [node.target]
+    else:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+    return {t.id for raw in targets for t in _flat(raw) if isinstance(t, ast.Name)}
 
 
 def _read_scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
@@ -309,7 +325,11 @@ def _read_scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
     found = _effects(n for statement in node.body for n in ast.walk(statement))
     local = _locals(table)
     declared = {n for s in ast.walk(node) if isinstance(s, ast.Global) for n in s.names}
-    returned = {n for r in ast.walk(node) if isinstance(r, ast.Return) for n in references(r.value)}
+    kinds: dict[str, set[Kind]] = {}
+    for r in (r for r in ast.walk(node) if isinstance(r, ast.Return)):
+        for name, kind in references(r.value).items():
+            kinds.setdefault(name, set()).add(kind)
+    returned = set(kinds)
     params = _parameters(node)
     starred = _starred_parameters(node)
     changed = found.shallow | found.deep
@@ -322,7 +342,8 @@ def _read_scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
                  is_class=isinstance(node, ast.ClassDef), params=_positional(node),
                  changed_params=params & changed | ({"*"} if starred & changed else set()),
                  assigned_params=params & found.strong | ({"*"} if starred & found.strong else set()),
-                 returns_param=bool(params & returned), returns=returned - local - params)
+                 returns_param=bool(params & returned), returns=returned - local - params,
+                 returns_views={n for n, found in kinds.items() if all(k.startswith("view") for k in found)})
 
 
 def _positional(node: ast.AST) -> tuple[str, ...]:
