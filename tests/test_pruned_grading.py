@@ -41,7 +41,7 @@ def _grade(course_dir: Path, assignment: str, *, full: bool) -> dict[str, tuple[
 
 #: the notebooks whose demonstration cells the analysis leaves out most (a wrong analysis shows
 #: there first); `make bench` compares pruned, full and stock on every notebook's bench class.
-COMPARED = ("01_activations", "03_initialization", "05_tuning")
+COMPARED = ("00_cnn_shapes", "01_activations", "02_preprocessing", "03_initialization", "04_regularization", "05_tuning", "06_putting_it_together")
 
 
 @pytest.mark.parametrize("assignment", COMPARED)

@@ -149,12 +149,13 @@ def run_bench(*, per_notebook: int = 40, assignments: list[str] | None = None, w
     """Run the benchmark and print its tables; return the numbers.
 
     Raises:
-        CourseError: when the two graders disagree on any student's score.
+        CourseError: when two runs disagree on any student's score, or a grading run fails; the
+            scratch folder with every class is then kept and named in the message.
     """
     course = Course.at()
     chosen = assignments or course.assignments()
     results: dict[str, Any] = {"notebooks": {}, "dask": {}}
-    scratch = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
+    scratch, scratch_kept = Path(tempfile.mkdtemp(prefix="nnlab-bench-")), False
     try:
         echo(f"bench: {per_notebook} submissions per notebook ({', '.join(PATTERN)} in turn), "
              f"cell timeout {BENCH_CELL_TIMEOUT} s, {os.cpu_count()} CPUs\n")
@@ -199,8 +200,12 @@ def run_bench(*, per_notebook: int = 40, assignments: list[str] | None = None, w
             results["dask"] = _bench_dask(course, chosen, scratch, per_notebook, list(dask_workers), echo)
         results["widgets"] = _bench_widgets(echo)
         return results
+    except CourseError as error:  # kept, to see why: the autograded notebooks and the gradebooks
+        scratch_kept = True
+        raise CourseError(f"{error}\nthe bench's classes are kept in {scratch}") from error
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not scratch_kept:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _bench_dask(course: Course, chosen: list[str], scratch: Path, per_notebook: int,

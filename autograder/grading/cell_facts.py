@@ -54,6 +54,11 @@ STORING_METHODS = frozenset({
     "append", "extend", "insert", "add", "update", "setdefault", "register_buffer", "register_parameter",
     "register_module", "add_module", "add_param_group", "load_state_dict", "set", "put", "push", "appendleft",
     "extendleft", "set_data", "set_ydata", "set_xdata", "set_array"})
+#: methods of Python's containers that change only their own object, not what it references
+#: (``rows.append(x)`` does not change ``x``; numpy's ``a.sort()`` changes ``a``'s own data).
+OWN_METHODS = frozenset({
+    "append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft", "pop",
+    "popitem", "popleft", "remove", "clear", "sort", "reverse", "discard"})
 #: names of library calls that change an argument in place (besides torch's ``…_`` convention).
 IN_PLACE = frozenset({"shuffle", "copyto", "put", "place", "putmask", "fill_diagonal", "step"})
 
@@ -63,10 +68,19 @@ class Unsure(Exception):
 
 
 #: how a bound name relates to a name in the value: ``same`` object (``a = b``), ``part`` of it
-#: (``a = b.x``, ``a = b[i]``), ``holds`` it (``a = [b]``, ``a.x = b``, a library call's result),
+#: (``a = b.x``, ``a = b[i]``), ``holds`` it (a library call's result, which may also be it),
+#: ``contains`` it (``a = [b]``: a new container), ``stores/`` and how the stored value relates
+#: to it (``a.x = b``: ``stores/same``; ``a.append(f(b))``: ``stores/holds``),
 #: ``call:f`` (the result of notebook function ``f``), and ``view…`` for the object a method was
 #: called on (``a = b.reshape(…)`` may be a view of ``b``; ``np.zeros(…)`` is not numpy).
 Kind = str
+STORES = "stores/"
+
+
+def references_only(kind: Kind) -> bool:
+    """Whether the target only references the value after this kind of binding (a directed
+    edge, not one region): a new container, or a store into an object."""
+    return kind in ("contains", "viewcontains") or kind.startswith(STORES)
 
 
 @dataclass(frozen=True)
@@ -85,13 +99,15 @@ class Alias:
 
 @dataclass(frozen=True)
 class Passed:
-    """A call of a name with its arguments: (position or keyword, or ``*`` for unpacked) -> roots."""
+    """A call of a name with its arguments: (position or keyword, or ``*`` for unpacked) -> roots.
+
+    ``results``: (position or keyword, name, notebook function) for a name that reaches an
+    argument only through that function's result (``f(build(config))``: config, through build).
+    """
 
     callee: str
     arguments: tuple[tuple[int | str, frozenset[str]], ...]
-
-    def roots(self) -> set[str]:
-        return {r for _, roots in self.arguments for r in roots}
+    results: tuple[tuple[int | str, str, str], ...] = ()
 
 
 @dataclass
@@ -142,7 +158,7 @@ class Cell:
 #: global generators a call may draw from or seed.
 GENERATORS = frozenset({"torch", "numpy", "python"})
 _RANDOM_PART = re.compile(r"rand|normal|bernoulli|multinomial|poisson|dropout|perm|shuffle|seed|"
-                          r"exponential|cauchy|geometric|sample", re.I)
+                          r"exponential|cauchy|geometric|sample|rrelu|gumbel|fractional", re.I)
 _NUMPY_GENERATOR_TYPES = frozenset({"default_rng", "Generator", "RandomState", "SeedSequence", "PCG64",
                                     "PCG64DXSM", "MT19937", "Philox", "SFC64", "BitGenerator"})
 #: numpy's generator objects: their methods draw from their own state and return new objects.
@@ -168,10 +184,14 @@ def library_draws(path: str) -> set[str]:
         return set() if last in _NUMPY_GENERATOR_TYPES else {"numpy"}
     if path.startswith("random."):
         return set() if last in ("Random", "SystemRandom") else {"python"}
+    if path.startswith("torch.nn.functional."):
+        return {"torch"} if looks_random(last) else set()  # F.dropout, F.rrelu; not F.avg_pool2d
     if path.startswith(("torch.nn.", "torch.utils.", "torch.optim.", "torch.distributions.")):
-        return {"torch"}
+        return {"torch"}  # layers initialise their weights, loaders shuffle
     if path.startswith("torch.") and looks_random(last):
         return {"torch"}
+    if path.startswith("nnlab.") and last == "one_thread":
+        return set()  # nnlab.threads.one_thread (re-exported by nnlab.training) sets the thread count
     if path.startswith("nnlab."):
         return {"torch"}  # nnlab draws from torch's global generator only (a test keeps it so)
     return set()

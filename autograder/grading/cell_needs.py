@@ -33,16 +33,11 @@ followed. A student's own cells always run, so only the instructor's cells are e
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Collection, Iterable, Sequence
 
 from autograder.grading.cell_facts import (
-    GENERATORS,
     NUMPY_GENERATORS,
-    READING_METHODS,
-    RESETS,
-    STORING_METHODS,
+    STORES,
     Alias,
     Cell,
     Needs,
@@ -50,14 +45,11 @@ from autograder.grading.cell_facts import (
     Scope,
     Statement,
     Unsure,
-    library_draws,
-    looks_random,
+    references_only,
 )
-from autograder.grading.cell_reading import dotted, read_cell
-
-#: the last part of a library call that sets global state.
-_SETTER = re.compile(r"^(set_.*|seterr|setbufsize|use_.*|use|filterwarnings|simplefilter|resetwarnings|"
-                     r"enable.*|disable.*|rc|rcdefaults|register.*)$")
+from autograder.grading.cell_reading import read_cell
+from autograder.grading.cell_regions import Regions
+from autograder.grading.cell_state import GlobalState
 
 
 def analyse(cells: Sequence[str], graded: Iterable[str], *, fixed: Collection[int]) -> Needs:
@@ -92,13 +84,12 @@ def _name(version: str) -> str:
     return version.rpartition("@")[0]
 
 
-class _Notebook:
+class _Notebook(GlobalState):
     """The cells together. A name is followed per binding: a *version* ``x@7`` is the object
     statement 7 bound to ``x`` (``x@-``: one from before the notebook). Data versions that
-    may share objects (aliases, views, containers and what they hold) form one *region*: a
-    change through one may change any of them. Functions and classes change only when
-    assigned into; imported modules are not objects of the notebook (assigning into one
-    makes every cell run)."""
+    may share objects form regions (:mod:`autograder.grading.cell_regions`). Functions and
+    classes change only when assigned into; imported modules are not objects of the notebook
+    (assigning into one makes every cell run)."""
 
     def __init__(self, cells: list[Cell]) -> None:
         self.cells = cells
@@ -131,93 +122,76 @@ class _Notebook:
                            for name, callee in s.made_by.items()
                            if self._resolves(callee) <= NUMPY_GENERATORS}
         self.draws: dict[str, set[str]] = {}
-        self.parent: dict[str, str] = {}
-        self.members: dict[str, set[str]] = {}  # region -> its functions, classes and imported names
+        self.regions = Regions(lambda v: v in self.definitions or _name(v) in self.only_imported)
         for index, statement in enumerate(self.statements):
-            for alias in statement.aliases:
+            for alias in sorted(statement.aliases, key=lambda a: not references_only(a.kind)):  # edges first
                 self._link(alias, index)
         for name, scopes in self.scopes.items():
             for scope in scopes:
                 strong = scope.strong | self._handed(scope.passed, assigns=True)
                 self._refuse_patches(self.every_version(strong), where=name)
 
-    # regions
     def region(self, version: str) -> str:
-        root = version
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while version != root:  # every version on the way now points at the root
-            following = self.parent[version]
-            self.parent[version] = root
-            version = following
-        return root
-
-    def _join(self, a: str, b: str) -> None:
-        """Put data versions ``a`` and ``b`` in one region; a function, class or module is
-        remembered by the region instead (it does not join two regions)."""
-        for leaf, other in ((b, a), (a, b)):
-            if leaf in self.definitions or _name(leaf) in self.only_imported:
-                if other not in self.definitions and _name(other) not in self.only_imported:
-                    self.members.setdefault(self.region(other), set()).add(leaf)
-                return
-        ra, rb = self.region(a), self.region(b)
-        if ra != rb:
-            self.parent[ra] = rb
-            self.members.setdefault(rb, set()).update(self.members.pop(ra, set()))
-
-    def _resolves(self, callee: str) -> set[str]:
-        """Full names a dotted call may name (``np.random.default_rng``: ``numpy.random.default_rng``),
-        empty when its first name is not only imported."""
-        first, _, rest = callee.partition(".")
-        if first not in self.only_imported:
-            return {""}
-        return {f"{path}.{rest}" if rest else path for path in self.imports[first]}
-
-    def is_generator(self, name: str, index: int) -> bool:
-        """Whether ``name`` is a numpy generator at statement ``index`` (every binding it may see)."""
-        return self.visible(name, index) <= self.generators
+        return self.regions.find(version)
 
     def _link(self, alias: Alias, index: int) -> None:
-        if not alias.rebinds and alias.target in self.only_imported:
-            return  # ``torch.nn.init.ones_(w)`` keeps nothing in torch
-        kind, value = alias.kind, alias.value
-        if value in self.only_imported and kind not in ("same", "part"):
-            return  # ``np.zeros(…)`` is a new object, not numpy; ``f(np.float64)`` keeps no module
-        if kind.startswith("view") and self.is_generator(value, index):
-            return  # ``rng.normal(…)`` is a new array, never the generator or part of it
-        right = self.visible(value, index)
-        if kind.startswith("call:"):
-            callee = kind[5:]
-            if value == callee:  # the result itself: the globals the notebook function returns
-                right = self.every_version({r for s in self.scopes.get(callee, []) for r in s.returns
-                                            if r not in s.returns_views or r not in self.only_imported})
-            elif callee in self.scopes and not any(s.returns_param for s in self.scopes[callee]):
-                return
+        right = self._values(alias, index)
         left = {_version(alias.target, index)} if alias.rebinds else self.visible(alias.target, index)
+        if references_only(alias.kind):  # a new container holding the value, or one it is stored into
+            for a in left:
+                for b in right:
+                    self.regions.store(a, b)
+            return
+        if alias.kind != "same":  # part of the value, a view, a result: any object the value reaches
+            right = right | self.regions.reachable({self.region(v) for v in right if self._is_data(v)})
         for a in left:
             for b in right:
-                self._join(a, b)
+                self.regions.join(a, b)
+
+    def _values(self, alias: Alias, index: int) -> set[str]:
+        """Versions whose objects the alias's target comes to share or reference (none: empty)."""
+        kind, value = alias.kind.removeprefix(STORES), alias.value
+        if not alias.rebinds and alias.target in self.only_imported:
+            return set()  # ``torch.nn.init.ones_(w)`` keeps nothing in torch
+        if value in self.only_imported and kind not in ("same", "part", "contains"):
+            return set()  # ``np.zeros(…)`` is a new object, not numpy; ``f(np.float64)`` keeps no module
+        if kind.startswith("view") and self.is_generator(value, index):
+            return set()  # ``rng.normal(…)`` is a new array, never the generator or part of it
+        if not kind.startswith("call:"):
+            return self.visible(value, index)
+        callee = kind[5:]
+        if value == callee:  # the result itself: the globals the notebook function returns
+            return self.every_version({r for s in self.scopes.get(callee, []) for r in s.returns
+                                       if r not in s.returns_views or r not in self.only_imported})
+        if not self._may_return_arguments(callee):
+            return set()
+        return self.visible(value, index)
 
     def _is_data(self, version: str) -> bool:
         return version not in self.definitions and _name(version) not in self.only_imported \
             and not version.endswith("@-")
 
-    def spread(self, versions: set[str], *, assigned: bool) -> set[str]:
+    def _reached(self, versions: Iterable[str], *, deep: bool = True) -> set[str]:
+        """Regions of the data versions, with (``deep``) every region their objects reference."""
+        regions = {self.region(v) for v in versions if self._is_data(v)}
+        return self.regions.reachable(regions) if deep else regions
+
+    def spread(self, versions: set[str], *, assigned: bool, deep: bool) -> set[str]:
         """What a change through ``versions`` may change: their regions (``~`` and the region's
-        name) and, when ``assigned`` into, the functions and classes those regions hold."""
-        found = {v for v in versions if not self._is_data(v) and assigned and v in self.definitions}
-        for version in (v for v in versions if self._is_data(v)):
-            region = self.region(version)
-            found.add(f"~{region}")
-            if assigned:
-                found |= {m for m in self.members.get(region, ()) if m in self.definitions}
+        name; ``deep``: and what their objects reference) and, when ``assigned`` into, the
+        functions and classes held there."""
+        regions = self._reached(versions, deep=deep)
+        found = {f"~{r}" for r in regions}
+        if assigned:
+            found |= {v for v in versions | self.regions.leaves(regions) if v in self.definitions}
         return found
 
     def objects(self, versions: set[str]) -> set[str]:
         """What reading ``versions`` depends on: the versions themselves (the statements that
-        bound them) and the regions of the data ones (``~`` and the region's name)."""
+        bound them) and the regions of the data ones and of what they reference (``~`` and the
+        region's name)."""
         kept = {v for v in versions if not v.endswith("@-")}
-        return kept | {f"~{self.region(v)}" for v in kept if self._is_data(v)}
+        return kept | {f"~{r}" for r in self._reached(kept)}
 
     # names and versions
     def visible(self, name: str, index: int) -> set[str]:
@@ -255,11 +229,18 @@ class _Notebook:
         for call in passed:
             for scope in self.scopes.get(call.callee, []):
                 which = scope.assigned_params if assigns else scope.changed_params
-                for key, roots in call.arguments:
+                results = [(key, frozenset({name})) for key, name, through in call.results
+                           if self._may_return_arguments(through)]
+                for key, roots in [*call.arguments, *results]:
                     param = scope.params[key] if isinstance(key, int) and key < len(scope.params) else key
                     if param in which or "*" in which or not isinstance(param, str) or param == "*":
                         found |= roots if which else set()
         return found
+
+    def _may_return_arguments(self, callee: str) -> bool:
+        """Whether a call's result may be (part of) its arguments: not for a notebook function
+        that returns none of its parameters."""
+        return callee not in self.scopes or any(s.returns_param for s in self.scopes[callee])
 
     def _own_changes(self, scope: Scope) -> set[str]:
         """Globals a function changes itself (calling into a library does not change the library)."""
@@ -267,9 +248,8 @@ class _Notebook:
 
     def _refuse_patches(self, versions: set[str], *, where: str) -> None:
         """Refuse assigning into an imported name, or into a name that may share its object."""
-        patched = {_name(v) for v in versions} & self.only_imported
-        for version in (v for v in versions if self._is_data(v)):
-            patched |= {_name(m) for m in self.members.get(self.region(version), ())} & self.only_imported
+        held = self.regions.leaves(self._reached(versions))
+        patched = {_name(v) for v in versions | held} & self.only_imported
         if patched:
             raise Unsure(f"{where} assigns into {', '.join(sorted(patched))} (imported), directly, through "
                          "a name bound to it, or through a function that assigns into its parameters")
@@ -282,16 +262,21 @@ class _Notebook:
             Unsure: when it may assign into an imported name (``where`` names the cell).
         """
         statement = self.statements[index]
+        def versions(names: Iterable[str]) -> set[str]:
+            return {v for n in names for v in self.visible(n, index)}
+
+        own = statement.shallow - statement.deep  # only the object itself: ``a[i] = …``, ``a.append(…)``
         strong = statement.strong | self._handed(statement.passed, assigns=True)
-        strong_versions = {v for n in strong for v in self.visible(n, index)}
-        self._refuse_patches(strong_versions, where=where)
-        weak = statement.shallow | statement.deep | self._handed(statement.passed)
-        weak_versions = {v for n in weak for v in self.visible(n, index)}
+        self._refuse_patches(versions(strong), where=where)
         functions = statement.reads & set(self.scopes)
-        weak_versions |= self.every_version(n for f in functions for n in self.effects[f])
-        strong_versions |= self.every_version(n for f in functions for n in self.assigned[f])
+        deep = versions(statement.shallow - own | statement.deep | self._handed(statement.passed))
+        deep |= self.every_version(n for f in functions for n in self.effects[f])
+        assigned = versions(strong - own) | self.every_version(n for f in functions for n in self.assigned[f])
         return ({_version(n, index) for n in statement.binds}  # binding a name changes no object
-                | self.spread(strong_versions, assigned=True) | self.spread(weak_versions, assigned=False))
+                | self.spread(versions(own), assigned=False, deep=False)
+                | self.spread(versions(strong & own), assigned=True, deep=False)
+                | self.spread(deep, assigned=False, deep=True)
+                | self.spread(assigned, assigned=True, deep=True))
 
     def read_by(self, index: int) -> set[str]:
         """Versions statement ``index`` reads, with everything the functions it reads reach."""
@@ -299,89 +284,6 @@ class _Notebook:
         versions = {v for n in statement.reads for v in self.visible(n, index)}
         functions = statement.reads & set(self.scopes)
         return versions | self.every_version(r for f in functions for r in self.reach[f])
-
-    def sets_state(self, position: int) -> bool:
-        """Whether cell ``position`` calls a library function that sets global state, itself or
-        through the notebook functions it calls."""
-        statements = [self.statements[i] for i in self.of_cell[position]]
-        functions = {f for s in statements for f in s.reads & set(self.scopes)}
-        functions |= {g for f in functions for g in self.reach[f] & set(self.scopes)}
-        calls = [c for s in statements for c in s.calls]
-        calls += [c for f in functions for scope in self.scopes[f] for c in scope.calls]
-        return any(self._sets_state(call) for call in calls)
-
-    def _sets_state(self, call: ast.Call) -> bool:
-        first, _, rest = (dotted(call.func) or "").partition(".")
-        if not rest or first not in self.imports or not _SETTER.match(rest.rpartition(".")[2]):
-            return False
-        paths = {f"{path}.{rest}" for path in self.imports[first]}
-        pinned = paths == {"torch.set_num_threads"} and not call.keywords \
-            and [ast.unparse(a) for a in call.args] == ["1"]  # the sandbox runs torch on one thread
-        return not pinned
-
-    # random state
-    def call_draws(self, call: ast.Call, index: int | None = None) -> set[str]:
-        """Generators a call (in statement ``index``, when known) may draw from or seed."""
-        name = dotted(call.func)
-        method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
-        first, _, rest = (name or "").partition(".")
-        if method in READING_METHODS | STORING_METHODS and first not in self.imports:
-            return set()  # ``name.upper()``, ``history["loss"].append(x)``: no library draws there
-        if name is None and (not method or looks_random(method)):
-            constructs = isinstance(call.func, ast.Call) and dotted(call.func.func) == "type"
-            return self._object_draws() if constructs else set(GENERATORS)  # ``f()()``, ``a[0]()``: unknown
-        if name is None:
-            return self._object_draws()  # a method of an item or a call's result: ``super().__init__()``
-        if first in self.scopes:
-            return self.function_draws(first)
-        if first in self.imports:
-            return set().union(*(library_draws(f"{path}.{rest}" if rest else path)
-                                 for path in self.imports[first]))
-        if index is not None and rest and first in self.bindings and self.is_generator(first, index):
-            return set()  # a numpy Generator's own state
-        return self._object_draws() if first in self.bindings else set()  # an object's method; builtins
-
-    def _object_draws(self) -> set[str]:
-        """What a method of an object may draw from: a library's (torch at most) or a notebook class's."""
-        classes = [n for n, scopes in self.scopes.items() if any(s.is_class for s in scopes)]
-        return {"torch"}.union(*(self.function_draws(c) for c in classes))
-
-    def function_draws(self, name: str) -> set[str]:
-        if name not in self.draws:
-            self.draws[name] = set()  # while it is being worked out (recursion)
-            found: set[str] = set()
-            for scope in self.scopes[name]:
-                for call in scope.calls:
-                    found |= self.call_draws(call)
-                for other in scope.reads & set(self.scopes):
-                    found |= self.function_draws(other)
-            self.draws[name] = found
-        return self.draws[name]
-
-    def statement_draws(self, index: int) -> tuple[set[str], set[str]]:
-        """(generators statement ``index`` may draw from or seed, generators it seeds)."""
-        statement = self.statements[index]
-        draws = set().union(set(), *(self.call_draws(c, index) for c in statement.calls))
-        for name in statement.reads & set(self.scopes):  # functions handed to others get called
-            draws |= self.function_draws(name)
-        resets: set[str] = set()
-        for call in statement.calls:
-            first, _, rest = (dotted(call.func) or "").partition(".")
-            for path in self.imports.get(first, ()):
-                resets |= RESETS.get(f"{path}.{rest}" if rest else path, frozenset())
-        return draws, resets
-
-    def reads_random(self, position: int) -> set[str]:
-        """Generators cell ``position`` may draw from before it seeds them."""
-        seeded, read = set(), set()
-        for index in self.of_cell[position]:
-            draws, resets = self.statement_draws(index)
-            read |= draws - resets - seeded
-            seeded |= resets
-        return read
-
-    def writes_random(self, position: int) -> set[str]:
-        return set().union(set(), *(self.statement_draws(i)[0] for i in self.of_cell[position]))
 
     def needed(self, graded: set[str], fixed: set[int]) -> set[int]:
         """Positions to run: every cell not fixed, and the fixed cells something running needs."""

@@ -17,8 +17,10 @@ from collections.abc import Iterable, Iterator
 
 from autograder.grading.cell_facts import (
     IN_PLACE,
+    OWN_METHODS,
     READING_METHODS,
     SAFE_MODULES,
+    STORES,
     STORING_METHODS,
     UNSAFE_ATTRIBUTES,
     UNSAFE_MODULES,
@@ -31,6 +33,7 @@ from autograder.grading.cell_facts import (
     Statement,
     Unsure,
 )
+from autograder.grading.cell_syntax import flat, parameters, positional, starred_parameters, surely_bound
 
 #: one parse at a time: CPython 3.11's ``ast.parse`` is not thread-safe (its recursion-depth
 #: bookkeeping is shared; two grading threads at once raise "AST constructor recursion depth
@@ -157,7 +160,7 @@ def references(node: ast.expr | None) -> dict[str, Kind]:
         found.update(references(node.value))
     elif isinstance(node, (ast.Tuple, ast.List, ast.Set, ast.Dict)):
         for element in (node.values if isinstance(node, ast.Dict) else node.elts):
-            found.update({n: "viewholds" if kind.startswith("view") else "holds"
+            found.update({n: "viewcontains" if kind.startswith("view") else "contains"
                           for n, kind in references(element).items()})
     elif isinstance(node, (ast.IfExp, ast.BoolOp)):
         for branch in ([node.body, node.orelse] if isinstance(node, ast.IfExp) else node.values):
@@ -200,12 +203,6 @@ def _bindings(node: ast.AST) -> tuple[list[ast.expr], ast.expr | None, bool]:
     return [], None, False
 
 
-def _flat(target: ast.expr) -> list[ast.expr]:
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [t for e in target.elts for t in _flat(e)]
-    return [target.value] if isinstance(target, ast.Starred) else [target]
-
-
 def _pairs(target: ast.expr, value: ast.expr | None, *,
            iterates: bool) -> list[tuple[ast.expr, dict[str, Kind]]]:
     """(each target, the names its object relates to), literals unpacked element by element.
@@ -221,8 +218,9 @@ def _pairs(target: ast.expr, value: ast.expr | None, *,
         return [pair for t, v in zip(target.elts, value.elts) for pair in _pairs(t, v, iterates=False)]
     refs = references(value)
     if iterates or isinstance(target, (ast.Tuple, ast.List)):  # elements of the value
-        refs = {n: {"same": "part", "view": "viewpart"}.get(kind, kind) for n, kind in refs.items()}
-    return [(t, refs) for t in _flat(target)]
+        refs = {n: {"same": "part", "view": "viewpart", "contains": "part", "viewcontains": "viewpart"}
+                .get(kind, kind) for n, kind in refs.items()}
+    return [(t, refs) for t in flat(target)]
 
 
 def _effects(nodes: Iterable[ast.AST]) -> Statement:
@@ -231,7 +229,7 @@ def _effects(nodes: Iterable[ast.AST]) -> Statement:
     in_comprehension: dict[str, set[str]] = {}  # comprehension variable -> what it iterates
     for node in nodes:
         if isinstance(node, ast.comprehension):
-            for target in _flat(node.target):
+            for target in flat(node.target):
                 if isinstance(target, ast.Name):
                     in_comprehension.setdefault(target.id, set()).update(references(node.iter))
             continue
@@ -247,8 +245,8 @@ def _effects(nodes: Iterable[ast.AST]) -> Statement:
                 (found.shallow if one_level else found.deep).add(name)
                 found.strong.add(name)
             rebinds = isinstance(target, ast.Name) and not isinstance(node, ast.AugAssign)
-            found.aliases += [Alias(name, v, kind if rebinds else "holds", rebinds)
-                              for v, kind in refs.items()]
+            found.aliases += [Alias(name, v, kind if rebinds else STORES + kind, rebinds)
+                              for v, kind in refs.items() if rebinds or kind != f"call:{v}"]
         if isinstance(node, ast.Call):
             found.calls.append(node)
             _read_call(node, found)
@@ -260,18 +258,23 @@ def _effects(nodes: Iterable[ast.AST]) -> Statement:
 
 def _read_call(node: ast.Call, found: Statement) -> None:
     func = node.func
-    def names(argument: ast.expr) -> frozenset[str]:
-        return frozenset(n for n, kind in references(argument).items() if kind != f"call:{n}")  # not callees
-
-    arguments = [("*" if isinstance(a, ast.Starred) else i, names(a)) for i, a in enumerate(node.args)]
-    arguments += [(k.arg or "*", names(k.value)) for k in node.keywords]
-    roots = {r for _, group in arguments for r in group}
+    given = [("*" if isinstance(a, ast.Starred) else i, references(a)) for i, a in enumerate(node.args)]
+    given += [(k.arg or "*", references(k.value)) for k in node.keywords]
+    arguments = [(key, frozenset(n for n, kind in refs.items() if not kind.startswith("call:")))
+                 for key, refs in given]
+    results = tuple((key, n, kind[5:]) for key, refs in given for n, kind in refs.items()
+                    if kind.startswith("call:") and kind != f"call:{n}")  # not the callees themselves
+    roots = {r for _, group in arguments for r in group} | {n for _, n, _ in results}
+    stored = {n: kind for a in [*node.args, *(k.value for k in node.keywords)]
+              for n, kind in references(a).items() if kind != f"call:{n}"}
     if isinstance(func, ast.Attribute):
         receiver = root(func.value)
         if receiver and func.attr not in READING_METHODS:
-            found.deep.add(receiver)  # a method may change its object (a library's: excused later)
+            own = func.attr in OWN_METHODS and isinstance(func.value, ast.Name)
+            (found.shallow if own else found.deep).add(receiver)  # a method may change its object
             if func.attr in STORING_METHODS or not func.attr.islower():
-                found.aliases += [Alias(receiver, r, "holds", False) for r in roots]  # keeps its arguments
+                found.aliases += [Alias(receiver, n, STORES + kind, False)  # keeps its arguments
+                                  for n, kind in stored.items()]
         if func.attr.endswith("_") and not func.attr.endswith("__") or func.attr in IN_PLACE:
             found.deep |= roots
             found.strong |= roots
@@ -279,7 +282,7 @@ def _read_call(node: ast.Call, found: Statement) -> None:
         found.deep |= roots
         found.strong |= roots
     if isinstance(func, ast.Name):
-        found.passed.append(Passed(func.id, tuple(arguments)))
+        found.passed.append(Passed(func.id, tuple(arguments), results))
 
 
 def _read_statement(node: ast.stmt, cell: Cell, table: symtable.SymbolTable) -> Statement:
@@ -292,7 +295,7 @@ def _read_statement(node: ast.stmt, cell: Cell, table: symtable.SymbolTable) -> 
         bound = {a.asname or a.name.split(".")[0] for a in node.names}
         return Statement(binds=bound, surely=bound, is_import=True)
     found = _effects(_walk_now(node))
-    found.surely = _surely_bound(node)
+    found.surely = surely_bound(node)
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
             and isinstance(node.value, ast.Call) and (callee := dotted(node.value.func)):
         found.made_by[node.targets[0].id] = callee
@@ -308,18 +311,6 @@ def _read_statement(node: ast.stmt, cell: Cell, table: symtable.SymbolTable) -> 
     return found
 
 
-def _surely_bound(node: ast.stmt) -> set[str]:
-    """Names a top-level statement binds whenever it completes (not those of a loop, branch or
-    ``with`` body, which may not run)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, ast.AugAssign) or isinstance(node, ast.AnnAssign) and node.value is not None:
-        targets = [node.target]
-    else:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-    return {t.id for raw in targets for t in _flat(raw) if isinstance(t, ast.Name)}
-
-
 def _read_scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
                 table: symtable.SymbolTable) -> Scope:
     found = _effects(n for statement in node.body for n in ast.walk(statement))
@@ -330,47 +321,18 @@ def _read_scope(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
         for name, kind in references(r.value).items():
             kinds.setdefault(name, set()).add(kind)
     returned = set(kinds)
-    params = _parameters(node)
-    starred = _starred_parameters(node)
+    params = parameters(node)
+    starred = starred_parameters(node)
     changed = found.shallow | found.deep
     return Scope(reads=_globals(table) | {p.callee for p in found.passed} - local,
                  changes={n for n in changed if n not in local} | declared,
                  strong={n for n in found.strong if n not in local},
-                 passed=[Passed(p.callee, tuple((k, r - local) for k, r in p.arguments))
+                 passed=[Passed(p.callee, tuple((k, r - local) for k, r in p.arguments),
+                                tuple((k, n, f) for k, n, f in p.results if n not in local))
                          for p in found.passed],
                  calls=[n for n in ast.walk(node) if isinstance(n, ast.Call)],
-                 is_class=isinstance(node, ast.ClassDef), params=_positional(node),
+                 is_class=isinstance(node, ast.ClassDef), params=positional(node),
                  changed_params=params & changed | ({"*"} if starred & changed else set()),
                  assigned_params=params & found.strong | ({"*"} if starred & found.strong else set()),
                  returns_param=bool(params & returned), returns=returned - local - params,
                  returns_views={n for n, found in kinds.items() if all(k.startswith("view") for k in found)})
-
-
-def _positional(node: ast.AST) -> tuple[str, ...]:
-    """Positional parameters in order, as a call passes them (a class: its ``__init__``'s)."""
-    if isinstance(node, ast.ClassDef):
-        init = next((s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"), None)
-        return _positional(init)[1:] if init else ()
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return ()
-    return tuple(a.arg for a in [*node.args.posonlyargs, *node.args.args])
-
-
-def _starred_parameters(node: ast.AST) -> set[str]:
-    if isinstance(node, ast.ClassDef):
-        return set().union(set(), *(_starred_parameters(s) for s in node.body
-                                    if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))))
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return set()
-    return {a.arg for a in (node.args.vararg, node.args.kwarg) if a}
-
-
-def _parameters(node: ast.AST) -> set[str]:
-    """Parameters of a function, or of a class's methods (``self`` and ``cls`` left out)."""
-    if isinstance(node, ast.ClassDef):
-        return set().union(*(_parameters(s) for s in node.body
-                             if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), set())
-    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
-    names = [a.arg for a in args] + [a.arg for a in (node.args.vararg, node.args.kwarg) if a]
-    return set(names) - {"self", "cls"}
