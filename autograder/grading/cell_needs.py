@@ -6,29 +6,36 @@ cell matters only if it can change what those names hold or what their functions
 * A cell the student wrote or edited always runs: its time-outs, crashes, floods and
   patches show exactly as in a full run. Only cells whose text is the instructor's,
   unchanged, may be left out (``fixed``).
-* A fixed cell runs when it binds, deletes or may change in place a *needed* object: one a
-  probe looks up, one a running cell reads, or one that a needed function, class,
-  decorator or default argument reaches, transitively. "May change in place": assigning
-  into it (``a.x = …``, ``a[i] = …``, ``a += …``, ``del a[i]``), calling a method on it,
-  passing it to a notebook function that changes its parameters, to an in-place call
-  (``…_``, ``shuffle``, ``out=``), calling a notebook function that changes a global; through
-  aliases (``a = b``, ``a.x = b``, ``for a in b``, containers). Names are followed per
-  binding: a loop variable reused in a later cell is a new object there.
+* A fixed cell runs when what it does may be seen by a probe or by a running cell *after*
+  it: it binds (or deletes) a name one of them reads, that very binding, or it may change in
+  place an object one of them reads or reaches through a function, class, decorator, default
+  argument or annotation, transitively. "May change in place": assigning into it (``a.x = …``,
+  ``a[i] = …``, ``a += …``, ``del a[i]``), calling a method on it, passing it to a notebook
+  function that changes its parameters or to an in-place call (``…_``, ``shuffle``, ``out=``),
+  calling a notebook function that changes a global; through aliases (``a = b``, ``a = b[0]``,
+  ``for a in b``, views, a library call's result, which may be its argument). A container only
+  *references* what it holds (``a = [b]``, ``a.x = b``, ``a.append(b)``): a change to ``b``
+  reaches the readers of ``a``, appending to ``a`` does not change ``b``
+  (:mod:`autograder.grading.cell_regions`). Names are followed per binding: a loop variable
+  reused in a later cell is a new object there, and a name bound earlier in the same cell
+  hides its older bindings.
 * Random state: a fixed cell that may draw from or seed a global generator (torch's,
   numpy's legacy one, Python's) runs when a later running cell may draw from it before
   seeding it. The probes start from freshly seeded generators (:mod:`autograder.sandbox.child`),
-  so what a left-out cell would have drawn never reaches a check.
+  so what a left-out cell would have drawn never reaches a check. A numpy ``Generator``
+  object's draws (``rng.normal(…)``) change only that object and return new arrays.
 * A library call that sets global state (``torch.set_…``, ``np.seterr``, warning filters,
-  ``plt.style.use``, ``…register…``) makes its cell run.
+  ``plt.style.use``, ``…register…``) makes its cell run, itself or through a notebook function;
+  ``torch.set_num_threads(1)`` does not (the sandbox runs torch on one thread already).
 * When unsure, every cell runs (``Needs.reason`` says why): what :mod:`autograder.grading.cell_reading`
   refuses, assigning into an imported name (``np.allclose = …``,
   ``torch.Tensor.__eq__ = …``) or handing one to a notebook function that assigns into its
   parameters, in any cell or function.
 
 Known limits (docs/authoring.md): a library call that changes an argument in place without
-saying so in its name (``np.random.shuffle`` is caught, ``sorted`` is not) or a notebook
-function that returns a global it reaches, whose result a fixed cell then changes, are not
-followed. A student's own cells always run, so only the instructor's cells are ever left out.
+saying so in its name (``np.random.shuffle`` is caught, ``sorted`` is not), a notebook
+function that returns a global it reaches, whose result a fixed cell then changes, and one
+that stores one global object into another, are not followed. A student's own cells always run, so only the instructor's cells are ever left out.
 """
 
 from __future__ import annotations
