@@ -1,7 +1,7 @@
 """Grading only the cells a score can depend on changes no score and no status.
 
-The demo class of the notebooks where pruning leaves out most (which holds the bench class's
-kinds: perfect, blank, partial, wrong, plus a cheater that patches numpy) is graded twice,
+The demo class of every notebook (which holds the bench class's kinds: perfect, blank,
+partial, wrong, plus a cheater that patches numpy) is graded twice,
 pruned (the default) and with ``full``, and the two gradebooks must agree exactly. The
 scenario class (every attack and fault, the integrity cases included) is compared in
 tests/test_scenarios.py. The demo's
@@ -39,9 +39,9 @@ def _grade(course_dir: Path, assignment: str, *, full: bool) -> dict[str, tuple[
     return {o.student: (o.status, o.auto_score) for o in report.graded}
 
 
-#: the notebooks whose demonstration cells the analysis leaves out most (a wrong analysis shows
-#: there first); `make bench` compares pruned, full and stock on every notebook's bench class.
-COMPARED = ("00_cnn_shapes", "01_activations", "02_preprocessing", "03_initialization", "04_regularization", "05_tuning", "06_putting_it_together")
+#: every notebook: each leaves out demonstration cells (a wrong analysis shows as a differing
+#: score); `make bench` compares pruned, full and stock on every notebook's bench class too.
+COMPARED = Course.at().assignments()
 
 
 @pytest.mark.parametrize("assignment", COMPARED)

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot is imported anywhere: no window, no display needed
 
+import io  # noqa: E402
 import os  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -212,6 +213,45 @@ def test_a_redraw_rasterizes_only_the_texts_it_has_not_drawn_before() -> None:
     assert len(texts) == known + 1
     figure.axes[1].set_title("another title", fontsize=9)
     assert not np.array_equal(before, _pixels(figure)) and len(texts) == known + 2
+
+
+def test_texts_are_laid_out_as_on_matplotlibs_own_canvas() -> None:
+    """The canvas hands matplotlib each font's height metrics from a cache: every text's layout
+    (box, lines, offsets) must be what matplotlib computes on its own Agg canvas, to the bit."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from nnlab.widgets.live import new_figure
+
+    texts = [dict(s="tick 0.5"), dict(s="two\nlines", fontsize=14, linespacing=1.5),
+             dict(s="rotated", rotation=30, fontsize=7), dict(s="serif", family="serif", fontsize=11),
+             dict(s="$x^2$ math", fontsize=9), dict(s="bold\nmonospace", family="monospace", weight="bold")]
+    for dpi in (72, 100):
+        ours, plain = new_figure((4.0, 3.0)), Figure(figsize=(4.0, 3.0))
+        FigureCanvasAgg(plain)
+        for figure in (ours, plain):
+            figure.set_dpi(dpi)
+        renderers = ours.canvas.get_renderer(), plain.canvas.get_renderer()
+        assert hasattr(renderers[0], "_get_font_height_metrics")  # the cache is in use
+        for options in texts:
+            laid_out = [figure.text(0.5, 0.5, **options)._get_layout(renderer)
+                        for figure, renderer in zip((ours, plain), renderers, strict=True)]
+            assert repr(laid_out[0]) == repr(laid_out[1]), options
+
+
+def test_render_png_gives_savefigs_pixels() -> None:
+    """RGB when opaque, RGBA otherwise: the picture of matplotlib's own PNG either way."""
+    from PIL import Image
+
+    make, first, _ = CASES["dropout"]
+    figure = make().draw(**first)
+    for facecolor in ("white", (1.0, 1.0, 1.0, 0.0)):
+        figure.set_facecolor(facecolor)
+        ours = Image.open(io.BytesIO(render_png(figure)))
+        saved = io.BytesIO()
+        figure.savefig(saved, format="png")
+        theirs = np.asarray(Image.open(saved).convert("RGBA"))
+        assert ours.mode == ("RGB" if facecolor == "white" else "RGBA")
+        np.testing.assert_array_equal(np.asarray(ours.convert("RGBA")), theirs)
 
 
 def test_a_text_larger_than_its_first_canvas_is_measured_and_drawn_whole(monkeypatch) -> None:
