@@ -22,6 +22,22 @@ TEST_COURSE = ROOT / "tests" / "fixtures" / "course"
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` group again: pytest-xdist 3.8 marks a test's group by writing
+    ``item._nodeid``, which pytest 9.2's structured node ids no longer read, so every
+    ``xdist_group`` was ignored and each worker built the shared classes itself
+    (pytest-dev/pytest-xdist#1386). Carry xdist's grouped id over to the structured one."""
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # an older pytest reads _nodeid itself
+        return
+    for item in items:
+        grouped = getattr(item, "_nodeid", None)
+        if isinstance(grouped, str) and grouped != item.nodeid and hasattr(item, "_id"):
+            item._id = coerce_node_id(grouped)
+
+
 def sandbox_available() -> bool:
     from autograder.grading.isolation import bwrap_works
 

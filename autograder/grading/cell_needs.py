@@ -35,7 +35,8 @@ cell matters only if it can change what those names hold or what their functions
 Known limits (docs/authoring.md): a library call that changes an argument in place without
 saying so in its name (``np.random.shuffle`` is caught, ``sorted`` is not), a notebook
 function that returns a global it reaches, whose result a fixed cell then changes, and one
-that stores one global object into another, are not followed. A student's own cells always run, so only the instructor's cells are ever left out.
+that stores one global object into another, are not followed. A student's own cells always
+run, so only the instructor's cells are ever left out.
 """
 
 from __future__ import annotations
