@@ -128,7 +128,8 @@ class _Notebook(GlobalState):
                                       | self._handed(scope.passed, assigns=True))
         self.generators = {_version(name, i) for i, s in enumerate(self.statements)  # numpy's generators
                            for name, callee in s.made_by.items()
-                           if self._resolves(callee) <= NUMPY_GENERATORS}
+                           if callee.partition(".")[0] in self.only_imported
+                           and self.full_names(callee) <= NUMPY_GENERATORS}
         self.draws: dict[str, set[str]] = {}
         self.regions = Regions(lambda v: v in self.definitions or _name(v) in self.only_imported)
         for index, statement in enumerate(self.statements):
@@ -300,6 +301,7 @@ class _Notebook(GlobalState):
                                            for s in self.of_cell[i]))
                    for i in sorted(fixed)}  # the others run anyway
         writes = [self.writes_random(i) for i in range(count)]
+        draws = [self.reads_random(i) for i in range(count)]
         wanted = self.every_version(graded) | self.every_version(r for f in graded & set(self.scopes)
                                                                  for r in self.reach[f])
         run = {i for i in range(count) if i not in fixed or self.sets_state(i)}
@@ -307,7 +309,6 @@ class _Notebook(GlobalState):
         reads = [self.objects(set().union(set(), *(self.read_by(s) for s in self.of_cell[i])))
                  for i in range(count)]
         while True:
-            draws = {i: self.reads_random(i) for i in run}
             more = {i for i in range(count) if i not in run and (  # what runs after cell i sees its changes
                 changed[i] & probes.union(*(reads[j] for j in run if j > i))
                 or any(j > i and writes[i] & draws[j] for j in run))}

@@ -25,6 +25,9 @@ from autograder.grading.cell_reading import dotted
 _SETTER = re.compile(r"^(set_.*|seterr|setbufsize|use_.*|use|filterwarnings|simplefilter|resetwarnings|"
                      r"enable.*|disable.*|rc|rcdefaults|register.*)$")
 
+#: methods that only read their object or store their arguments: no draws there.
+_DRAWLESS_METHODS = READING_METHODS | STORING_METHODS
+
 
 class GlobalState:
     """What the cells do to global state; the notebook sets these attributes (see cell_needs)."""
@@ -42,13 +45,11 @@ class GlobalState:
 
     visible: Callable[[str, int], set[str]]  # versions of a name a statement may see
 
-    def _resolves(self, callee: str) -> set[str]:
-        """Full names a dotted call may name (``np.random.default_rng``: ``numpy.random.default_rng``),
-        empty when its first name is not only imported."""
-        first, _, rest = callee.partition(".")
-        if first not in self.only_imported:
-            return {""}
-        return {f"{path}.{rest}" if rest else path for path in self.imports[first]}
+    def full_names(self, name: str) -> set[str]:
+        """Full names a dotted name may stand for through the notebook's imports
+        (``np.random.seed``: ``numpy.random.seed``); empty when its first part is not imported."""
+        first, _, rest = name.partition(".")
+        return {f"{path}.{rest}" if rest else path for path in self.imports.get(first, ())}
 
     def is_generator(self, name: str, index: int) -> bool:
         """Whether ``name`` is a numpy generator at statement ``index`` (every binding it may see)."""
@@ -65,10 +66,10 @@ class GlobalState:
         return any(self._sets_state(call) for call in calls)
 
     def _sets_state(self, call: ast.Call) -> bool:
-        first, _, rest = (dotted(call.func) or "").partition(".")
-        if not rest or first not in self.imports or not _SETTER.match(rest.rpartition(".")[2]):
+        name = dotted(call.func) or ""
+        paths = self.full_names(name)
+        if "." not in name or not paths or not _SETTER.match(name.rpartition(".")[2]):
             return False
-        paths = {f"{path}.{rest}" for path in self.imports[first]}
         pinned = paths == {"torch.set_num_threads"} and not call.keywords \
             and [ast.unparse(a) for a in call.args] == ["1"]  # the sandbox runs torch on one thread
         return not pinned
@@ -78,7 +79,7 @@ class GlobalState:
         name = dotted(call.func)
         method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         first, _, rest = (name or "").partition(".")
-        if method in READING_METHODS | STORING_METHODS and first not in self.imports:
+        if method in _DRAWLESS_METHODS and first not in self.imports:
             return set()  # ``name.upper()``, ``history["loss"].append(x)``: no library draws there
         if name is None and (not method or looks_random(method)):
             constructs = isinstance(call.func, ast.Call) and dotted(call.func.func) == "type"
@@ -88,8 +89,7 @@ class GlobalState:
         if first in self.scopes:
             return self.function_draws(first)
         if first in self.imports:
-            return set().union(*(library_draws(f"{path}.{rest}" if rest else path)
-                                 for path in self.imports[first]))
+            return set().union(*(library_draws(path) for path in self.full_names(name)))
         if index is not None and rest and first in self.bindings and self.is_generator(first, index):
             return set()  # a numpy Generator's own state
         return self._object_draws() if first in self.bindings else set()  # an object's method; builtins
@@ -117,11 +117,8 @@ class GlobalState:
         draws = set().union(set(), *(self.call_draws(c, index) for c in statement.calls))
         for name in statement.reads & set(self.scopes):  # functions handed to others get called
             draws |= self.function_draws(name)
-        resets: set[str] = set()
-        for call in statement.calls:
-            first, _, rest = (dotted(call.func) or "").partition(".")
-            for path in self.imports.get(first, ()):
-                resets |= RESETS.get(f"{path}.{rest}" if rest else path, frozenset())
+        resets = {g for call in statement.calls for path in self.full_names(dotted(call.func) or "")
+                  for g in RESETS.get(path, ())}
         return draws, resets
 
     def reads_random(self, position: int) -> set[str]:
