@@ -183,7 +183,7 @@ def test_a_name_bound_earlier_in_the_same_cell_hides_its_older_bindings() -> Non
     assert run([*cells, maybe], {"graded"}) == {0, 1, 2, 3, 4, 5}
 
 
-def _random_notebook(trial: int, *, may_be_same: bool) -> tuple[list[str], dict[int, str], bool]:
+def _random_notebook(trial: int, *, may_be_same: bool) -> tuple[list[str], dict[int, str], dict[str, bool]]:
     """Twelve lists that come to reference one another; then one cell per list changing it.
 
     Returns the cells, position -> the list its cell changes, and for each change whether it
