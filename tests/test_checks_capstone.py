@@ -513,6 +513,22 @@ def test_quantized_images_are_within_half_a_level_of_the_split() -> None:
     assert np.abs(restored - np.clip(X, 0, 1)).max() <= 0.5 / 255 + 1e-7
 
 
+def test_each_split_is_drawn_once_per_process_and_cannot_be_changed() -> None:
+    """The grader hands every submission the same images: drawn once, shared read-only (a check
+    that wrote into them would change the next submission's inputs and labels)."""
+    spec = get_spec("predict")
+    for params in (PREDICT_PARAMS, HIDDEN_PARAMS):
+        first, second = spec.payload(params)["X"], spec.payload(params)["X"]
+        assert first is second
+        drawn = (hidden_test_split(params["secret_seed"], params["num_test"])[0]
+                 if params["secret_seed"] is not None else
+                 load_hard_shapes(num_train=0, num_val=params["num_val"], seed=params["seed"]).X_val)
+        assert np.array_equal(first, quantize(drawn))
+        with pytest.raises(ValueError, match="read-only"):
+            first[0, 0, 0, 0] = 1
+    assert spec.payload({**HIDDEN_PARAMS, "secret_seed": 5})["X"] is not spec.payload(HIDDEN_PARAMS)["X"]
+
+
 def _frame_reader(X):
     """Looks for a seed, labels or parameters in every caller's frame."""
     import sys

@@ -121,3 +121,27 @@ def test_line_reader_returns_whole_lines_and_stops_at_end(tmp_path) -> None:
     reader = protocol.LineReader(read)
     assert [reader.read(), reader.read(), reader.read()] == [b'{"t": "quit"}', b'{"t": "quit"}', None]
     os.close(read)
+
+
+def test_line_reader_reads_a_line_of_megabytes_and_keeps_what_follows_it() -> None:
+    """A probe message carries a check's images (tens of MB): it arrives in hundreds of chunks,
+    and the next line may start in the chunk that ends it."""
+    import os
+    import threading
+
+    line = bytes(range(10)) * 2_400_000  # 24 MB, no newline byte
+    read, write = os.pipe()
+
+    def feed() -> None:
+        for data in (line + b"\nnext", b" line\n", b"partial"):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write, view):]
+        os.close(write)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    reader = protocol.LineReader(read)
+    assert [reader.read(), reader.read(), reader.read()] == [line, b"next line", None]
+    feeder.join()
+    os.close(read)

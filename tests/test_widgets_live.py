@@ -29,7 +29,7 @@ from nnlab.widgets import (  # noqa: E402
     regularization,
     tuning,
 )
-from nnlab.widgets.live import View, render_png  # noqa: E402
+from nnlab.widgets.live import View, encode_png, render_png  # noqa: E402
 
 
 def _images() -> np.ndarray:
@@ -239,7 +239,7 @@ def test_texts_are_laid_out_as_on_matplotlibs_own_canvas() -> None:
 
 
 def test_render_png_gives_savefigs_pixels() -> None:
-    """RGB when opaque, RGBA otherwise: the picture of matplotlib's own PNG either way."""
+    """Opaque or transparent, the picture of matplotlib's own PNG."""
     from PIL import Image
 
     make, first, _ = CASES["dropout"]
@@ -250,8 +250,24 @@ def test_render_png_gives_savefigs_pixels() -> None:
         saved = io.BytesIO()
         figure.savefig(saved, format="png")
         theirs = np.asarray(Image.open(saved).convert("RGBA"))
-        assert ours.mode == ("RGB" if facecolor == "white" else "RGBA")
-        np.testing.assert_array_equal(np.asarray(ours.convert("RGBA")), theirs)
+        assert ours.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(ours), theirs)
+
+
+def test_encode_png_is_lossless_for_any_pixels() -> None:
+    """Random pixels (every byte value, differences that wrap modulo 256), odd sizes, one row:
+    Pillow's decoder, which checks every chunk's CRC and the stream's checksum, reads them back."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for shape in ((37, 53, 4), (1, 9, 4), (64, 1, 4)):
+        pixels = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        decoded = Image.open(io.BytesIO(encode_png(pixels)))
+        decoded.load()
+        assert decoded.mode == "RGBA" and decoded.size == (shape[1], shape[0])
+        np.testing.assert_array_equal(np.asarray(decoded), pixels)
+    with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
+        encode_png(np.zeros((4, 4, 3), dtype=np.uint8))
 
 
 def test_a_text_larger_than_its_first_canvas_is_measured_and_drawn_whole(monkeypatch) -> None:

@@ -3,7 +3,9 @@
 Issue 15, 9: without bubblewrap in between, the zygote asked Linux to kill it when its
 parent *thread* ended (``PR_SET_PDEATHSIG``), and the grader starts workers from
 short-lived threads; every zygote died right after warming up, and a job sent to it in
-that moment came back as "stopped responding". Without bubblewrap on purpose here.
+that moment came back as "stopped responding". Without bubblewrap on purpose in the first two
+tests; with it, bubblewrap's own ``--die-with-parent`` works the same way, so the pool keeps each
+starting thread alive until it closes (the third).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import pytest
 
 from autograder.grading import isolation
+from autograder.grading.local import WorkerPool
 from autograder.grading.worker import Worker
 
 pytestmark = pytest.mark.slow
@@ -32,6 +35,21 @@ def test_the_sandbox_outlives_the_thread_that_started_it() -> None:
         assert worker.process is not None and worker.process.poll() is None
     finally:
         worker.close()
+
+
+def test_a_pool_worker_is_still_warm_when_its_first_job_comes() -> None:
+    """With the sandbox grading chooses here (bubblewrap where it runs): a pool worker that warmed
+    up in the background was killed as its starting thread ended, and the first job started it
+    again (two seconds per worker on every grading run)."""
+    pool = WorkerPool(1, isolation.choose("auto"))
+    try:
+        worker = pool.get(0)
+        time.sleep(1.5)
+        assert worker.process is not None and worker.process.poll() is None, (
+            f"the {pool.isolation.kind} sandbox ended after warming up")
+    finally:
+        pool.close()
+    assert worker.process is None and not any(starter.is_alive() for starter in pool.starters)
 
 
 def test_the_sandbox_ends_when_the_grader_is_killed(tmp_path) -> None:

@@ -74,12 +74,14 @@ def grade_class(
     """
     course = Course.at(course_dir)
     settings = settings or load_settings(course.course_dir)
-    template = load_assignment(course, assignment)  # refuses an unknown assignment
+    course.require_assignment(assignment)
     for student in students or []:
         check_identifier(student)
-    digest = template_digest(course, assignment)
+    # the workers start first: they warm up (torch, the checks) while this process loads the same
     pool = None if scheduler else start_pool(course, assignment, settings, students)
     try:
+        template = load_assignment(course, assignment)
+        digest = template_digest(course, assignment)
         store = Store(course)
     except BaseException:
         if pool is not None:

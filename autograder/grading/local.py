@@ -52,12 +52,20 @@ def run_with_retry(worker: Worker) -> RunJob:
 
 
 class WorkerPool:
-    """Sandboxed workers that start in the background, warming up while the grader prepares."""
+    """Sandboxed workers that start in the background, warming up while the grader prepares.
+
+    Each worker is started by a thread of its own that lives until the pool closes: bubblewrap's
+    ``--die-with-parent`` (``PR_SET_PDEATHSIG``) ends a sandbox when the *thread* that started it
+    ends, so a starter that returned right away killed its warm worker, and the first job paid
+    for a second start.
+    """
 
     def __init__(self, count: int, mode: isolation.Isolation) -> None:
         self.isolation = mode
         self.workers = [Worker(index, mode) for index in range(count)]
         self.errors: dict[int, WorkerError] = {}
+        self.started = [threading.Event() for _ in self.workers]
+        self.closing = threading.Event()
         self.starters = [threading.Thread(target=self._start, args=(w,), daemon=True) for w in self.workers]
         for starter in self.starters:
             starter.start()
@@ -67,19 +75,29 @@ class WorkerPool:
             worker.start()
         except WorkerError as error:
             self.errors[worker.index] = error
+        finally:
+            self.started[worker.index].set()
+        self.closing.wait()
 
     def get(self, index: int) -> Worker:
         """Worker ``index`` once started. Raises WorkerError if it could not start."""
-        self.starters[index].join()
+        self.started[index].wait()
         if index in self.errors:
             raise self.errors[index]
         return self.workers[index]
 
     def close(self) -> None:
+        for started in self.started:
+            started.wait()
+        # side by side: a zygote takes more than half a second to quit (it has torch to unload)
+        closers = [threading.Thread(target=worker.close) for worker in self.workers]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
+        self.closing.set()
         for starter in self.starters:
             starter.join()
-        for worker in self.workers:
-            worker.close()
 
 
 def start_pool(course: Course, assignment: str, settings: Settings,

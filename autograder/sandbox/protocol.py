@@ -335,16 +335,25 @@ class LineReader:
         self.buffer = b""
 
     def read(self) -> bytes | None:
-        """The next line (without its newline), or None at end of file."""
-        while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_LINE:
+        """The next line (without its newline), or None at end of file.
+
+        Only each new chunk is searched for the newline and the chunks are joined once: a probe
+        message of tens of megabytes (a check's images) arrives in a few hundred reads.
+        """
+        line, newline, rest = self.buffer.partition(b"\n")
+        chunks, size = [line], len(line)
+        while not newline:
+            if size > MAX_LINE:
                 raise ProtocolError(f"a line longer than {MAX_LINE} bytes")
             chunk = os.read(self.fd, 1 << 16)
             if not chunk:
+                self.buffer = b"".join(chunks)
                 return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line
+            line, newline, rest = chunk.partition(b"\n")
+            chunks.append(line)
+            size += len(line)
+        self.buffer = rest
+        return b"".join(chunks)
 
 
 def write(fd: int, message: Message) -> None:

@@ -5,7 +5,7 @@ IPython's inline display lays it out twice more (``bbox_inches="tight"``) before
 PNG and sending it base64-encoded through an Output widget. An explorer built on
 :class:`View` instead builds its figure once and then only changes its artists
 (``set_data``, ``set_text``, patch heights); :func:`render_png` draws it once at fixed
-margins with fast PNG compression, and the live explorer sends the bytes to an
+margins and encodes the PNG in one pass (:func:`encode_png`), and the live explorer sends the bytes to an
 ``ipywidgets.Image`` (a binary comm message, no base64, no new output).
 
 Figures are made without pyplot (:func:`new_figure`): pyplot would register each one, show
@@ -17,15 +17,17 @@ their glyphs was half of a redraw.
 
 from __future__ import annotations
 
-import io
 import math
+import struct
+import zlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # matplotlib loads with the first figure, not with this module
+    import numpy as np
     from matplotlib.figure import Figure
 
-#: PNG compression level (zlib 0–9) of live redraws: 1 encodes several times faster than
+#: PNG compression level (zlib 0–9) of live redraws: 1 deflates several times faster than
 #: matplotlib's default 6 for a file only slightly larger, which the local kernel sends at once.
 PNG_COMPRESSION = 1
 
@@ -188,22 +190,47 @@ def _text_options(mtext: Any) -> tuple:
 
 
 def render_png(figure: Figure) -> bytes:
-    """The figure as PNG bytes: one Agg draw at the figure's own margins and dpi, fast compression,
-    RGB when every pixel is opaque (a quarter less to filter and compress than RGBA)."""
+    """The figure as PNG bytes: one Agg draw at the figure's own margins and dpi, encoded by
+    :func:`encode_png`."""
     import numpy as np
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
-    from PIL import Image
 
     if isinstance(figure.get_layout_engine(), PlaceHolderLayoutEngine):
         # what a one-off tight_layout() leaves behind: with it a draw lays the figure out again
         figure.set_layout_engine(None)
     figure.canvas.draw()
-    pixels = np.asarray(figure.canvas.buffer_rgba())
-    if pixels[..., 3].min() == 255:
-        pixels = pixels[..., :3]
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="png", compress_level=PNG_COMPRESSION)
-    return buffer.getvalue()
+    return encode_png(np.asarray(figure.canvas.buffer_rgba()))
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of ``(H, W, 4)`` uint8 RGBA pixels (8 bits per channel, not interlaced).
+
+    Every row gets PNG's "up" filter (its difference with the row above, which turns a plot's flat
+    areas and vertical lines into zeros) in one numpy subtraction, and the rows are deflated in one
+    call. Pillow, the usual encoder, tries each filter on each row and needs RGB made from RGBA by a
+    strided copy: for a 1000 × 620 figure it took 16 ms, this 5 ms, for a file a sixth larger.
+    """
+    import numpy as np
+
+    height, width, channels = pixels.shape
+    if channels != 4 or pixels.dtype != np.uint8:
+        raise ValueError(f"encode_png: expected (H, W, 4) uint8 pixels, got {pixels.shape} {pixels.dtype}")
+    flat = np.ascontiguousarray(pixels).reshape(height, width * 4)
+    rows = np.empty((height, 1 + width * 4), dtype=np.uint8)
+    rows[:, 0] = 2  # filter type 2, "up" (PNG specification, section 9.2)
+    rows[0, 1:] = flat[0]  # the first row's "above" is zeros
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as the filter is defined
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # depth 8, colour type 6: RGBA
+    return b"".join((_PNG_SIGNATURE, _png_chunk(b"IHDR", header),
+                     _png_chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESSION)), _png_chunk(b"IEND", b"")))
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: length, type, data, and the CRC-32 of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 class View:
