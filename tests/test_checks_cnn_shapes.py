@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from nnlab.checks import check, judge_check, run_check
 from nnlab.checks import cnn_shapes as cs
 from torch import nn
@@ -318,6 +319,56 @@ def test_build_alexnet_frozen_layer():
         return model
 
     _fails("build_alexnet", frozen, "trainable parameters(.|\n)*requires_grad=False")
+
+
+def test_build_alexnet_is_measured_on_the_meta_device_when_it_can_be():
+    """Shapes are all the check reads: an ordinary model is built once, on ``meta`` (no weights)."""
+    devices = []
+
+    def recorded(num_classes=1000, dropout=0.5):
+        model = _alexnet(num_classes, dropout)
+        devices.append(next(model.parameters()).device.type)
+        return model
+
+    check("build_alexnet", recorded, num_classes=10, dropout=0.3)
+    assert devices == ["meta"]
+
+
+class _Guarded(nn.Module):
+    """Data-dependent code in forward: fine on the CPU, impossible on ``meta``."""
+
+    def __init__(self, num_classes, dropout):
+        super().__init__()
+        self.net = _alexnet(num_classes, dropout)
+
+    def forward(self, x):
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("non-finite input")
+        return self.net(x)
+
+
+_PREBUILT = {}
+
+
+def _prebuilt(num_classes=1000, dropout=0.5):
+    """A model built once on the CPU and returned again (the meta input cannot flow through it)."""
+    with torch.device("cpu"):
+        return _PREBUILT.setdefault((num_classes, dropout), _alexnet(num_classes, dropout))
+
+
+@pytest.mark.parametrize("factory", [lambda num_classes=1000, dropout=0.5: _Guarded(num_classes, dropout),
+                                     _prebuilt], ids=["data-dependent-forward", "built-on-the-cpu"])
+def test_build_alexnet_that_only_runs_on_the_cpu_passes(factory):
+    check("build_alexnet", factory, num_classes=10, dropout=0.3)
+
+
+def test_build_alexnet_forward_errors_are_the_cpus_own():
+    model = _alexnet(1000, 0.5, flatten=False).eval()
+    with pytest.raises(RuntimeError) as on_the_cpu:
+        model(torch.zeros(2, 3, 224, 224))  # the check's default batch and size
+    message = _fails("build_alexnet", lambda num_classes=1000, dropout=0.5: _alexnet(
+        num_classes, dropout, flatten=False), "forward pass: raised RuntimeError")
+    assert str(on_the_cpu.value) in message
 
 
 # --- count_parameters ----------------------------------------------------------------------

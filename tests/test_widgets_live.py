@@ -266,8 +266,10 @@ def test_encode_png_is_lossless_for_any_pixels() -> None:
         decoded.load()
         assert decoded.mode == "RGBA" and decoded.size == (shape[1], shape[0])
         np.testing.assert_array_equal(np.asarray(decoded), pixels)
-    with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
-        encode_png(np.zeros((4, 4, 3), dtype=np.uint8))
+    for wrong in (np.zeros((4, 4, 3), dtype=np.uint8), np.zeros((4, 16), dtype=np.uint8),
+                  np.zeros((4, 4, 4), dtype=np.float32)):
+        with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
+            encode_png(wrong)
 
 
 def test_a_text_larger_than_its_first_canvas_is_measured_and_drawn_whole(monkeypatch) -> None:

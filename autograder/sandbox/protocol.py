@@ -335,11 +335,8 @@ class LineReader:
         self.buffer = b""
 
     def read(self) -> bytes | None:
-        """The next line (without its newline), or None at end of file.
-
-        Only each new chunk is searched for the newline and the chunks are joined once: a probe
-        message of tens of megabytes (a check's images) arrives in a few hundred reads.
-        """
+        """The next line (without its newline), or None at end of file; linear in its length
+        (only new chunks are searched, joined once): a probe message can hold tens of MB of images."""
         line, newline, rest = self.buffer.partition(b"\n")
         chunks, size = [line], len(line)
         while not newline:

@@ -5,8 +5,8 @@ IPython's inline display lays it out twice more (``bbox_inches="tight"``) before
 PNG and sending it base64-encoded through an Output widget. An explorer built on
 :class:`View` instead builds its figure once and then only changes its artists
 (``set_data``, ``set_text``, patch heights); :func:`render_png` draws it once at fixed
-margins and encodes the PNG in one pass (:func:`encode_png`), and the live explorer sends the bytes to an
-``ipywidgets.Image`` (a binary comm message, no base64, no new output).
+margins and :func:`encode_png` makes the PNG in one pass, and the live explorer sends the bytes
+to an ``ipywidgets.Image`` (a binary comm message, no base64, no new output).
 
 Figures are made without pyplot (:func:`new_figure`): pyplot would register each one, show
 it again at the end of the cell under the inline backend, and keep it until closed. Their canvas
@@ -208,13 +208,13 @@ def encode_png(pixels: np.ndarray) -> bytes:
     Every row gets PNG's "up" filter (its difference with the row above, which turns a plot's flat
     areas and vertical lines into zeros) in one numpy subtraction, and the rows are deflated in one
     call. Pillow, the usual encoder, tries each filter on each row and needs RGB made from RGBA by a
-    strided copy: for a 1000 × 620 figure it took 16 ms, this 5 ms, for a file a sixth larger.
+    strided copy: for a 1000 × 620 figure it took 16 ms, this 6 ms, for a file a sixth larger.
     """
     import numpy as np
 
-    height, width, channels = pixels.shape
-    if channels != 4 or pixels.dtype != np.uint8:
+    if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
         raise ValueError(f"encode_png: expected (H, W, 4) uint8 pixels, got {pixels.shape} {pixels.dtype}")
+    height, width, _ = pixels.shape
     flat = np.ascontiguousarray(pixels).reshape(height, width * 4)
     rows = np.empty((height, 1 + width * 4), dtype=np.uint8)
     rows[:, 0] = 2  # filter type 2, "up" (PNG specification, section 9.2)
