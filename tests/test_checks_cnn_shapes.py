@@ -321,17 +321,22 @@ def test_build_alexnet_frozen_layer():
     _fails("build_alexnet", frozen, "trainable parameters(.|\n)*requires_grad=False")
 
 
-def test_build_alexnet_is_measured_on_the_meta_device_when_it_can_be():
-    """Shapes are all the check reads: an ordinary model is built once, on ``meta`` (no weights)."""
-    devices = []
+def test_build_alexnet_is_built_on_the_meta_device_and_run_on_zeros_when_it_can_be():
+    """Shapes are all the check reads: an ordinary model is built once, on ``meta`` (no
+    initialization), and runs with zeroed CPU weights that keep their requires_grad."""
+    built, seen = [], []
 
     def recorded(num_classes=1000, dropout=0.5):
         model = _alexnet(num_classes, dropout)
-        devices.append(next(model.parameters()).device.type)
+        model[0].requires_grad_(False)
+        model.register_forward_hook(lambda module, args, out: seen.append(
+            (next(module.parameters()).device.type, float(module[-1].weight.abs().sum()))))
+        built.append(next(model.parameters()).device.type)
         return model
 
-    check("build_alexnet", recorded, num_classes=10, dropout=0.3)
-    assert devices == ["meta"]
+    _fails("build_alexnet", recorded, "trainable parameters(.|\n)*requires_grad=False",
+           num_classes=10, dropout=0.3)
+    assert built == ["meta"] and seen == [("cpu", 0.0)]
 
 
 class _Guarded(nn.Module):

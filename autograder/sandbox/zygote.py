@@ -141,6 +141,12 @@ def _warm_up() -> None:
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
+    # torch imports these on first use, which every forked child would pay again: each
+    # torch.optim optimizer imports torch._dynamo (1.1 s), a module built on the meta device
+    # the symbolic-shapes machinery (0.4 s)
+    import torch._dynamo  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
     from autograder.sandbox import integrity  # noqa: F401
 
     nnlab.checks.load_all()
