@@ -203,24 +203,28 @@ def render_png(figure: Figure) -> bytes:
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of ``(H, W, 4)`` uint8 RGBA pixels (8 bits per channel, not interlaced).
+    """PNG bytes of ``(H, W, 4)`` uint8 RGBA pixels: RGB when every pixel is opaque (a browser
+    then paints the picture without blending it), 8 bits per channel, not interlaced.
 
     Every row gets PNG's "up" filter (its difference with the row above, which turns a plot's flat
     areas and vertical lines into zeros) in one numpy subtraction, and the rows are deflated in one
-    call. Pillow, the usual encoder, tries each filter on each row and needs RGB made from RGBA by a
-    strided copy: for a 1000 × 620 figure it took 16 ms, this 6 ms, for a file a sixth larger.
+    call. Pillow, the usual encoder, tries each filter on each row: for a 1000 × 620 figure it took
+    16 ms, this 8 ms, for a file a sixth larger.
     """
     import numpy as np
 
     if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
         raise ValueError(f"encode_png: expected (H, W, 4) uint8 pixels, got {pixels.shape} {pixels.dtype}")
     height, width, _ = pixels.shape
-    flat = np.ascontiguousarray(pixels).reshape(height, width * 4)
-    rows = np.empty((height, 1 + width * 4), dtype=np.uint8)
+    opaque = bool(pixels[..., 3].min() == 255)
+    channels = 3 if opaque else 4
+    flat = np.ascontiguousarray(pixels[..., :channels]).reshape(height, width * channels)
+    rows = np.empty((height, 1 + width * channels), dtype=np.uint8)
     rows[:, 0] = 2  # filter type 2, "up" (PNG specification, section 9.2)
     rows[0, 1:] = flat[0]  # the first row's "above" is zeros
     np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])  # modulo 256, as the filter is defined
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # depth 8, colour type 6: RGBA
+    colour = 2 if opaque else 6  # RGB, RGBA
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
     return b"".join((_PNG_SIGNATURE, _png_chunk(b"IHDR", header),
                      _png_chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESSION)), _png_chunk(b"IEND", b"")))
 
