@@ -383,4 +383,6 @@ def test_pruned_and_full_grading_agree_on_every_scenario(graded, tmp_path_factor
                                  "--full")["rows"]
     full = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
     pruned = {student: (row["status"], row["auto_score"]) for student, row in graded["rows"].items()}
-    assert pruned == full
+    differ = {student: (graded["rows"][student]["reason"], rows[student]["reason"])
+              for student in full if pruned.get(student) != full[student]}
+    assert pruned == full, f"reasons (pruned, full): {differ}"
