@@ -277,10 +277,79 @@ def test_encode_png_is_lossless_for_any_pixels() -> None:
 def test_a_text_larger_than_its_first_canvas_is_measured_and_drawn_whole(monkeypatch) -> None:
     """With glyphs assumed a twentieth of an em wide every text overflows its first canvas; the
     measured second drawing must give the same picture."""
-    from nnlab.widgets import live
+    from nnlab.widgets import texts
 
     make, first, _ = CASES["dropout"]
     expected = _pixels(make().draw(**first))
-    monkeypatch.setattr(live, "GLYPH_EMS", 0.05)
-    monkeypatch.setattr(live, "LINE_EMS", 0.1)
+    monkeypatch.setattr(texts, "GLYPH_EMS", 0.05)
+    monkeypatch.setattr(texts, "LINE_EMS", 0.1)
     np.testing.assert_array_equal(_pixels(make().draw(**first)), expected)
+
+
+def _line_alpha(draw: Callable[[Any, Any], Any], *, antialiased: bool = True) -> tuple[np.ndarray, Any]:
+    """The alpha of a line of text drawn by ``draw(renderer, gc)`` on a transparent 400 × 200 canvas."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    renderer = RendererAgg(400, 200, 100)
+    gc = renderer.new_gc()
+    gc.set_foreground("black")
+    gc.set_antialiased(antialiased)
+    result = draw(renderer, gc)
+    return np.asarray(renderer.buffer_rgba())[..., 3].astype(float), result
+
+
+def _centroid(alpha: np.ndarray) -> np.ndarray:
+    rows, columns = np.indices(alpha.shape)
+    return np.array([(columns * alpha).sum(), (rows * alpha).sum()]) / alpha.sum()
+
+
+@pytest.mark.parametrize("x", [150.0, 150.3, 150.5, 150.8])
+@pytest.mark.parametrize("text, size, at_once", [
+    ("R: mean +0.12, std 0.25", 7, True), ("image 17 (circle)", 9, True), ("p = 0.35", 12, True),
+    ("0", 10, False), ("\u22120.5", 10, False), ("Wave", 14, False)])
+def test_a_new_text_is_drawn_as_agg_draws_it(text: str, size: float, at_once: bool, x: float) -> None:
+    """A horizontal line drawn as one bitmap sits at the whole pixel nearest to where matplotlib's
+    own glyph-by-glyph drawing puts it, and says how far that is: shifted back by that much, its
+    ink's centre is Agg's to a tenth of a pixel (antialiased edges place a centre that finely),
+    and it has the same ink. A line whose bitmap would place its first glyph a pixel off the
+    others is not drawn (None): matplotlib draws it."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    from nnlab.widgets.texts import draw_line_at_once
+
+    prop = FontProperties(size=size)
+    theirs, _ = _line_alpha(lambda renderer, gc: RendererAgg.draw_text(renderer, gc, x, 100.0, text, prop, 0))
+    ours, shift = _line_alpha(lambda renderer, gc: draw_line_at_once(renderer, gc, x, 100.0, text, prop,
+                                                                     None))
+    if not at_once:
+        assert shift is None and not ours.any()
+        return
+    assert all(abs(value) <= 0.5 for value in shift)
+    np.testing.assert_allclose(_centroid(ours) + shift, _centroid(theirs), atol=0.1)
+    assert abs(ours.sum() - theirs.sum()) <= 0.01 * theirs.sum()
+
+
+def test_a_line_measured_by_the_canvas_is_drawn_from_its_bitmap_once() -> None:
+    """Measuring a text renders its line on the way; drawing it then uses that bitmap (the same
+    pixels as laying it out again), once, and only for the antialiasing it was rendered with."""
+    from matplotlib.font_manager import FontProperties
+    from nnlab.widgets import live, texts
+
+    renderer = live.new_figure((4.0, 2.0)).canvas.get_renderer()
+    prop, text = FontProperties(size=9), "a line measured first"
+    key = texts.line_key(text, prop, renderer.dpi)
+
+    def draw(renderer, gc):
+        return texts.draw_line_at_once(renderer, gc, 120.3, 90.0, text, prop, None)
+
+    laid_out_again, _ = _line_alpha(draw)
+    renderer.get_text_width_height_descent(text, prop, False)
+    assert key in texts.MEASURED_LINES
+    reused, _ = _line_alpha(draw)
+    assert key not in texts.MEASURED_LINES
+    np.testing.assert_array_equal(reused, laid_out_again)
+    renderer.get_text_width_height_descent(text, prop, False)
+    aliased, _ = _line_alpha(draw, antialiased=False)
+    assert set(np.unique(aliased)) == {0.0, 255.0}  # rendered again, without antialiasing
+    assert renderer.get_text_width_height_descent(text, prop, False) == pytest.approx(
+        super(type(renderer), renderer).get_text_width_height_descent(text, prop, False))

@@ -12,12 +12,12 @@ Figures are made without pyplot (:func:`new_figure`): pyplot would register each
 it again at the end of the cell under the inline backend, and keep it until closed. Their canvas
 keeps each text it has drawn as a small image (:class:`_TextCachingRenderer`): tick labels,
 axis labels and legends repeat from one redraw to the next, and laying out and rasterizing
-their glyphs was half of a redraw.
+their glyphs was half of a redraw. A text not drawn before (a new value in a legend or title)
+is drawn the way :mod:`nnlab.widgets.texts` describes.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 from collections import OrderedDict
@@ -34,9 +34,6 @@ PNG_COMPRESSION = 1
 
 #: texts a figure's canvas keeps as images (an explorer shows a few dozen at a time).
 TEXT_CACHE_SIZE = 2048
-#: the canvas a text is first drawn on: each glyph at most this many ems wide, a line at most
-#: this many ems above or below the anchor (wider or taller texts are measured and drawn again).
-GLYPH_EMS, LINE_EMS = 1.0, 2.0
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
@@ -63,6 +60,8 @@ _CANVAS: type | None = None
 def _make_canvas_class() -> type:
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
+    from nnlab.widgets import texts as drawing
+
     class _TextCachingRenderer(RendererAgg):
         """Agg, but a text drawn before (same string, font, angle, colour) is copied from its image.
 
@@ -79,11 +78,11 @@ def _make_canvas_class() -> type:
             if ismath == "TeX" or not s:
                 return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
             key = (s, ismath, angle, hash(prop), tuple(gc.get_rgb()), gc.get_alpha(), gc.get_forced_alpha(),
-                   gc.get_antialiased(), self.dpi, _text_options(mtext))
+                   gc.get_antialiased(), self.dpi, drawing.text_options(mtext))
             if key in self.texts:
                 self.texts.move_to_end(key)
             else:
-                self.texts[key] = _text_image(self, gc, s, prop, angle, ismath, mtext)
+                self.texts[key] = drawing.text_image(self, gc, s, prop, angle, ismath, mtext)
                 if len(self.texts) > TEXT_CACHE_SIZE:
                     self.texts.popitem(last=False)
             image, left, top = self.texts[key]
@@ -91,22 +90,18 @@ def _make_canvas_class() -> type:
                 composite = self.new_gc()
                 composite.copy_properties(gc)  # the text's clipping
                 composite.set_alpha(1.0)  # its alpha is in the image already
-                bottom = int(self.height) - (round(y) + top + image.shape[0])  # y is downwards here
-                self._renderer.draw_image(composite, round(x) + left, bottom, image[::-1])
+                bottom = int(self.height) - (round(y + top) + image.shape[0])  # y is downwards here
+                self._renderer.draw_image(composite, round(x + left), bottom, image[::-1])
                 composite.restore()
             return None
 
-        def _get_font_height_metrics(self, prop):
-            """A font's (ascent, descent, line gap) in pixels, for matplotlib's text layout.
+        def _get_font_height_metrics(self, prop):  # asked for by matplotlib 3.11's Text._get_layout
+            return drawing.font_height_metrics(prop, self.dpi)
 
-            matplotlib 3.11's ``Text._get_layout`` asks a renderer that has this method, and
-            otherwise looks the font up and reads three of its tables for every text it lays
-            out (a fifth of a redraw): the same numbers, once per font, size and dpi here.
-            """
-            key = (hash(prop), self.dpi)
-            if key not in _FONT_METRICS:
-                _FONT_METRICS[key] = _font_height_metrics(prop, self.dpi)
-            return _FONT_METRICS[key]
+        def get_text_width_height_descent(self, s, prop, ismath):
+            if ismath:
+                return super().get_text_width_height_descent(s, prop, ismath)
+            return drawing.measure_line(self, s, prop)  # and keeps the bitmap rendered on the way
 
     class _TextCachingCanvas(FigureCanvasAgg):
         def get_renderer(self) -> RendererAgg:
@@ -119,74 +114,6 @@ def _make_canvas_class() -> type:
             return self.renderer
 
     return _TextCachingCanvas
-
-
-def _text_image(renderer: Any, gc: Any, s: str, prop: Any, angle: float, ismath: Any, mtext: Any,
-                reach: tuple[int, int] | None = None) -> tuple:
-    """(a text's RGBA pixels drawn alone at a whole-pixel anchor, their left and top offset from
-    the anchor), or (None, 0, 0) for a text without pixels.
-
-    The text is drawn on a canvas reaching ``reach`` pixels (x, y) from the anchor each way: by
-    default a bound from its length (no glyph is wider than an em, nor a line taller than two);
-    a text that touches that canvas's edge (math, an unusual font) is drawn again on one its
-    measured size fits.
-    """
-    import numpy as np
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    cos, sin = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
-    if reach is None:
-        em = prop.get_size_in_points() * renderer.dpi / 72
-        along, across = (len(s) + 2) * GLYPH_EMS * em, LINE_EMS * em
-    else:
-        along, across = reach
-    width = math.ceil(cos * along + sin * across) + 4
-    height = math.ceil(sin * along + cos * across) + 4
-    own = RendererAgg(2 * width, 2 * height, renderer.dpi)
-    plain = own.new_gc()
-    plain.copy_properties(gc)
-    plain.set_clip_rectangle(None)
-    plain.set_clip_path(None)
-    RendererAgg.draw_text(own, plain, width, height, s, prop, angle, ismath, mtext)
-    plain.restore()
-    pixels = np.asarray(own.buffer_rgba())
-    rows = np.flatnonzero(pixels[..., 3].any(axis=1))
-    columns = np.flatnonzero(pixels[..., 3].any(axis=0))
-    if rows.size == 0:
-        return None, 0, 0
-    if reach is None and (rows[0] == 0 or columns[0] == 0 or rows[-1] == 2 * height - 1
-                          or columns[-1] == 2 * width - 1):
-        measured_width, measured_height, descent = renderer.get_text_width_height_descent(s, prop, ismath)
-        size = math.ceil(measured_width + measured_height + descent)
-        return _text_image(renderer, gc, s, prop, angle, ismath, mtext, reach=(size, size))
-    image = pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1].copy()
-    return image, int(columns[0]) - width, int(rows[0]) - height
-
-
-_FONT_METRICS: dict[tuple[int, float], tuple[float | None, float | None, float | None]] = {}
-
-
-def _font_height_metrics(prop: Any, dpi: float) -> tuple[float | None, float | None, float | None]:
-    """What ``Text._get_layout`` computes from the font's tables (OS/2, else hhea), or Nones for
-    a font without them (matplotlib then measures the text "lp" instead)."""
-    from matplotlib.font_manager import fontManager, get_font
-
-    font = get_font(fontManager._find_fonts_by_props(prop))
-    for table_name, gap, ascent, descent in (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
-                                             ("hhea", "lineGap", "ascent", "descent")):
-        table = font.get_sfnt_table(table_name)
-        if table is not None:
-            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
-            return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
-    return None, None, None
-
-
-def _text_options(mtext: Any) -> tuple:
-    """What else of a Text artist changes its glyphs (font features, language; newer matplotlib)."""
-    if mtext is None:
-        return ()
-    return tuple(str(getattr(mtext, name)()) for name in ("get_fontfeatures", "get_language")
-                 if hasattr(mtext, name))
 
 
 def render_png(figure: Figure) -> bytes:
@@ -218,7 +145,10 @@ def encode_png(pixels: np.ndarray) -> bytes:
     height, width, _ = pixels.shape
     opaque = bool(pixels[..., 3].min() == 255)
     channels = 3 if opaque else 4
-    flat = np.ascontiguousarray(pixels[..., :channels]).reshape(height, width * channels)
+    flat = np.empty((height, width, channels), dtype=np.uint8)
+    for channel in range(channels):  # a channel at a time: 6× faster than copying pixels[..., :3]
+        flat[..., channel] = pixels[..., channel]
+    flat = flat.reshape(height, width * channels)
     rows = np.empty((height, 1 + width * channels), dtype=np.uint8)
     rows[:, 0] = 2  # filter type 2, "up" (PNG specification, section 9.2)
     rows[0, 1:] = flat[0]  # the first row's "above" is zeros
