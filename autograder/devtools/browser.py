@@ -163,7 +163,7 @@ def watch_output(explorer: Any) -> None:
 def wait_for_change(page: Any, *, timeout: float = 30.0) -> float | None:
     """Wait for the watched output to show a new loaded figure; return ms since the last input event."""
     page.wait_for_function("() => window.__nnlabWatch && window.__nnlabWatch.changed",
-                           timeout=timeout * 1000, polling="raf")
+                           timeout=timeout * 1000, polling=50)
     return page.evaluate("() => window.__nnlabWatch.ms")
 
 

@@ -1,7 +1,7 @@
 """The dropout explorer of 04_regularization: activations at train vs test time.
 
-It computes with torch (``torch.nn.functional.dropout``), not with your exercise code, so it
-works before you implement anything. The augmentation previewer is in
+It computes dropout with torch (as ``torch.nn.functional.dropout`` does, from a generator of its
+own), not with your exercise code, so it works before you implement anything. The augmentation previewer is in
 :mod:`nnlab.widgets.augmentation`.
 """
 
@@ -32,7 +32,7 @@ def dropout_activations(p_drop: float, mode: str, num_masks: int = 100, seed: in
 
     The layer is ``relu(x @ W)`` with ``x`` (128, 64) standard normal and Kaiming-scaled
     ``W`` (64, 96). Dropout zeroes each activation with probability ``p_drop``. The
-    ``F.dropout`` passes are cached per ``p_drop`` (the variants differ only by a factor).
+    inverted-dropout passes are cached per ``p_drop`` (the variants differ only by a factor).
 
     Args:
         p_drop: probability of dropping a unit, in [0, 1).
@@ -67,22 +67,28 @@ def _notch(p_drop: float) -> float:
 @lru_cache(maxsize=64)
 def _inverted_dropout_passes(p_drop: float, num_masks: int, seed: int
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The layer's activations ``a`` (128, 96), one pass of ``F.dropout(a, p_drop)`` (128, 96)
+    """The layer's activations ``a`` (128, 96), one pass of inverted dropout on them (128, 96)
     and the per-unit mean of ``num_masks`` passes (96,): read-only float64 arrays (cached).
 
-    Computed in float32, as a network would (and three times faster than float64: the 100
-    passes are most of a slider move's time), returned as float64."""
+    A pass is what ``F.dropout(a, p_drop)`` computes: each activation kept with probability
+    ``1 - p_drop`` and then divided by it. Summed over ``num_masks`` passes, an activation is
+    counted as often as its masks kept it, a Binomial(``num_masks``, ``1 - p_drop``) count: one
+    count per activation gives the mean of ``num_masks`` passes exactly in distribution, without
+    drawing their 1.2 M mask entries (F.dropout's 100 passes were a third of a slider move). All
+    draws come from a generator of the explorer's own (never torch's global one), in float32 as a
+    network would compute; returned as float64.
+    """
     import torch
-    import torch.nn.functional as F
 
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(128, 64, generator=generator)
     W = torch.randn(64, 96, generator=generator) * (2 / 64) ** 0.5
     a = torch.relu(x @ W)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        passes = F.dropout(a.expand(num_masks, -1, -1), p=p_drop, training=True)
-    arrays = tuple(t.double().numpy() for t in (a, passes[0], passes.mean(dim=(0, 1))))
+    keep = 1.0 - p_drop
+    one_pass = a * torch.empty_like(a).bernoulli_(keep, generator=generator) / keep
+    kept = torch.binomial(torch.full_like(a, num_masks), torch.full_like(a, keep), generator=generator)
+    pass_mean = (a * kept).sum(dim=0) / (keep * num_masks * a.shape[0])
+    arrays = tuple(t.double().numpy() for t in (a, one_pass, pass_mean))
     for array in arrays:
         array.flags.writeable = False  # shared by every later call with the same p_drop
     return arrays
@@ -186,6 +192,4 @@ def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
         "p_drop": Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率"),
         "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型"),
     }
-    # no background prefetching here (as the lr explorer has): F.dropout draws from torch's
-    # global generator, which a thread must not reseed while the student's cells draw from it
     return explorer(_DropoutView().draw, controls, name="dropout")
