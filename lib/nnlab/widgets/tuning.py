@@ -11,6 +11,7 @@ a run is shown a background thread trains the runs one notch away on each slider
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import threading
@@ -60,8 +61,14 @@ def explorer_run(lr: float, weight_decay: float, num_epochs: int) -> History:
     # a copy of one initialization: make_mlp seeds torch's global generator, which a run
     # trained in the background must not touch (a student's cell may be drawing from it)
     model = copy.deepcopy(_initial_model())
-    return train(model, data.X_train, data.y_train, data.X_val, data.y_val, lr=lr,
-                 weight_decay=weight_decay, num_epochs=num_epochs, batch_size=BATCH_SIZE, seed=SEED)
+    history = train(model, data.X_train, data.y_train, data.X_val, data.y_val, lr=lr,
+                    weight_decay=weight_decay, num_epochs=num_epochs, batch_size=BATCH_SIZE, seed=SEED)
+    _TRAINED.add((lr, weight_decay, num_epochs))
+    return history
+
+
+#: the settings :func:`explorer_run` has trained (a redraw of one of them needs no lock)
+_TRAINED: set[tuple[float, float, int]] = set()
 
 
 @lru_cache(maxsize=1)
@@ -167,7 +174,11 @@ def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 
     prefetcher = None if widgets.is_static() else _prefetcher()
 
     def draw(lr: float, weight_decay: float, num_epochs: int) -> Figure:
-        with _TRAINING:
+        if prefetcher is not None:
+            prefetcher.want([])  # nothing new starts training while this move is drawn
+        # a run trained ahead is drawn at once, even while the next one trains in the background
+        trained = (_snap(lr), _snap(weight_decay), int(num_epochs)) in _TRAINED
+        with contextlib.nullcontext() if trained else _TRAINING:
             figure = view.draw(lr=lr, weight_decay=weight_decay, num_epochs=num_epochs)
         if prefetcher is not None:
             prefetcher.want(_neighbours(lr, weight_decay, int(num_epochs), shown["lr"]))
