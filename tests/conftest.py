@@ -126,9 +126,13 @@ def live(monkeypatch, shown) -> list[Any]:
 
     The result lists the figure of each redraw in order, as the live explorer renders it to
     PNG for its Image widget (a persistent figure appears once per redraw, in its current state).
+    Explorers render every move here, none ahead (``explorer(..., ahead=True)``): a figure
+    drawn in a background thread would change under the test that inspects it
+    (``tests/test_widgets_prefetch.py`` tests rendering ahead).
     """
     import nnlab.widgets
     import nnlab.widgets.live
+    import nnlab.widgets.prefetch
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     monkeypatch.delenv("NNLAB_STATIC_WIDGETS", raising=False)
@@ -141,4 +145,6 @@ def live(monkeypatch, shown) -> list[Any]:
         return png
 
     monkeypatch.setattr(nnlab.widgets.live, "render_png", record)
+    monkeypatch.setattr(nnlab.widgets.prefetch.RenderAhead, "png", lambda self, values: self.render(values))
+    monkeypatch.setattr(nnlab.widgets.prefetch.RenderAhead, "moved", lambda self, values, previous: None)
     return shown

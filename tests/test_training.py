@@ -175,6 +175,17 @@ def test_thread_count_is_restored(small) -> None:
     assert torch.get_num_threads() == before
 
 
+def test_a_thread_count_set_meanwhile_is_kept() -> None:
+    """An explorer drawing in a background thread must not undo a count the notebook set meanwhile."""
+    before = torch.get_num_threads()
+    try:
+        with one_thread():
+            torch.set_num_threads(3)  # as a student's cell would, while the explorer draws
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_history_plot_draws_loss_and_accuracy() -> None:
     history = History(lr=0.1, weight_decay=0.0, train_loss=[1.8, 1.2, 0.9], epochs=[0.0, 1.0],
                       train_acc=[0.2, 0.6], val_acc=[0.2, 0.5], iterations_per_epoch=3)

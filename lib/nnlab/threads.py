@@ -20,11 +20,14 @@ __all__ = ["one_thread"]
 def one_thread() -> Iterator[None]:
     """Run the enclosed torch code on one thread, then restore the thread count.
 
-    Also a decorator (``@one_thread()``), for functions that only touch tiny tensors.
+    Also a decorator (``@one_thread()``), for functions that only touch tiny tensors. The
+    count is process-wide and explorers draw in background threads too: one that another
+    thread set meanwhile (a student's ``torch.set_num_threads(4)``) is kept, not restored over.
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        if torch.get_num_threads() == 1:
+            torch.set_num_threads(previous)

@@ -124,12 +124,16 @@ class Explorer:
         widget: the ``ipywidgets.VBox`` in a live notebook, else None.
         figure: the static Figure when drawn non-interactively, else None.
         controls: control name -> ipywidget (live mode only).
+        image: the ``ipywidgets.Image`` showing each redraw's PNG (live mode only).
+        ahead: the :class:`~nnlab.widgets.prefetch.RenderAhead` of an explorer made with
+            ``ahead=True`` (live mode only).
     """
 
     def __init__(self, name: str, widget: Any = None, figure: Any = None,
-                 controls: Mapping[str, Any] | None = None) -> None:
+                 controls: Mapping[str, Any] | None = None, image: Any = None, ahead: Any = None) -> None:
         self.name, self.widget, self.figure = name, widget, figure
         self.controls = dict(controls or {})
+        self.image, self.ahead = image, ahead
 
     def _ipython_display_(self) -> None:
         """Displayed once when created; a second display would duplicate it."""
@@ -143,6 +147,7 @@ def explorer(
     controls: Mapping[str, Control],
     *,
     name: str,
+    ahead: bool = False,
 ) -> Explorer:
     """Show ``draw(**values)`` with a control per keyword.
 
@@ -151,6 +156,10 @@ def explorer(
         controls: keyword name -> :class:`Slider` or :class:`Choice`.
         name: a short identifier (CSS class ``nnlab-explorer-<name>``, used by
             browser tests and the latency benchmark).
+        ahead: after a slider move, render the figure one notch further in a background
+            thread (:class:`nnlab.widgets.prefetch.RenderAhead`), so that stepping a slider
+            answers at once. Only for a ``draw`` that is a pure function of the values: no
+            global random state, nothing shared with the notebook's own cells.
 
     Returns:
         An :class:`Explorer` (already displayed).
@@ -173,7 +182,7 @@ def explorer(
 
     widgets = {key: _make_widget(key, control) for key, control in controls.items()}
     output = w.Output()
-    redraw = _live_redraw(draw, output)
+    redraw = _live_redraw(draw, output, dict(controls) if ahead else None, name)
     for widget in widgets.values():
         widget.observe(lambda change: redraw(**{k: v.value for k, v in widgets.items()}),
                        names="value")
@@ -182,15 +191,18 @@ def explorer(
     box.add_class("nnlab-explorer")
     box.add_class(f"nnlab-explorer-{name}")
     display(box)
-    return Explorer(name, widget=box, controls=widgets)
+    return Explorer(name, widget=box, controls=widgets, image=redraw.image, ahead=redraw.ahead)
 
 
-def _live_redraw(draw: Callable[..., Any], output: Any) -> Callable[..., None]:
+def _live_redraw(draw: Callable[..., Any], output: Any, ahead: dict[str, Control] | None = None,
+                 name: str = "") -> Callable[..., None]:
     """A callback that draws ``draw(**values)`` into an Image widget shown in ``output``.
 
     The Image widget is displayed once; each redraw only replaces its PNG bytes (one binary
     comm message), which is what keeps a slider move under 100 ms (see
     :mod:`nnlab.widgets.live`). An error replaces the image by a message saying what failed.
+    With ``ahead`` (the controls), the PNGs come from a :class:`~nnlab.widgets.prefetch.RenderAhead`,
+    told about each move after it is shown.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -198,26 +210,39 @@ def _live_redraw(draw: Callable[..., Any], output: Any) -> Callable[..., None]:
 
     from nnlab.widgets.live import render_png
 
+    def render(values: dict[str, Any]) -> bytes:
+        figure = draw(**values)
+        png = render_png(figure)
+        plt.close(figure)  # a no-op for a View's figure; frees a pyplot figure from a plain draw
+        return png
+
     image = w.Image(format="png")
-    shown = {"image": False}
+    shown: dict[str, Any] = {"image": False, "values": None}
+    renderer = None
+    if ahead is not None:
+        from nnlab.widgets.prefetch import RenderAhead
+
+        renderer = RenderAhead(render, ahead, name)
 
     def redraw(**values: Any) -> None:
         try:
-            figure = draw(**values)
-            image.value = render_png(figure)
+            image.value = render(values) if renderer is None else renderer.png(values)
         except Exception as error:  # say so in the output: an exception in a callback is invisible
             with output:
                 output.clear_output(wait=True)
                 print(f"cannot draw these settings: {type(error).__name__}: {error}")
             shown["image"] = False
             return
-        plt.close(figure)  # a no-op for a View's figure; frees a pyplot figure from a plain draw
         if not shown["image"]:
             with output:
                 output.clear_output(wait=True)
                 display(image)
             shown["image"] = True
+        if renderer is not None and shown["values"] is not None:  # a move, not the first draw
+            renderer.moved(values, shown["values"])
+        shown["values"] = values
 
+    redraw.image, redraw.ahead = image, renderer  # type: ignore[attr-defined]
     return redraw
 
 

@@ -187,4 +187,4 @@ def augmentation_previewer(X: Any) -> Explorer:
         "augmentation": Choice("random crop", AUGMENTATIONS, "augmentation · 数据增强"),
         "parameter": Slider(0.5, 0.0, 1.0, 0.05, "parameter (see title) · 参数（见标题）"),
     }
-    return explorer(view.draw, controls, name="augmentation")
+    return explorer(view.draw, controls, name="augmentation", ahead=True)

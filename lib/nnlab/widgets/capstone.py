@@ -81,4 +81,4 @@ def hard_shapes_explorer() -> Explorer:
         "occlusion": Slider(OCCLUSION_PROBABILITY, 0.0, 1.0, 0.1, label="occlusion · 遮挡概率"),
         "colour_shift": Choice(True, ON_OFF, label="colour shift · 颜色偏移"),
         "noise_std": Slider(HARD_NOISE_STD, 0.0, 0.3, 0.02, label="noise std · 噪声"),
-    }, name="hard_shapes")
+    }, name="hard_shapes", ahead=True)

@@ -286,4 +286,4 @@ def conv_explorer(in_size: int = 11, kernel_size: int = 3, stride: int = 2, padd
         "layers": Slider(layers, 1, 3, 1, "layers · 层数", integer=True),
         "position": Slider(1, 0, 31, 1, "output position · 输出位置", integer=True),
     }
-    return explorer(_ConvView().draw, controls, name="conv")
+    return explorer(_ConvView().draw, controls, name="conv", ahead=True)

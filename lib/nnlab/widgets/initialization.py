@@ -223,4 +223,4 @@ def init_explorer(
         return view.draw(activation=activation, scale_mode=scale_mode, weight_scale=weight_scale,
                          depth=int(depth))
 
-    return explorer(draw, controls, name="initialization")
+    return explorer(draw, controls, name="initialization", ahead=True)

@@ -4,11 +4,16 @@ An explorer whose redraw needs an expensive, cached computation (the lr explorer
 runs) hands the settings a next move may ask for to a :class:`Prefetcher` after each draw.
 Its background thread computes them one at a time, nearest first, so the move usually finds
 its result cached and only redraws. Each new list replaces the settings still wanted.
+
+:class:`RenderAhead` does the same for a whole redraw: after a slider move it renders the
+figure one notch further, so the next step of the same slider only sends a PNG.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -53,3 +58,96 @@ class Prefetcher:
                 with self._condition:
                     self._busy = False
                     self._condition.notify_all()
+
+
+#: rendered settings an explorer keeps (PNGs of a few dozen KB): the one shown, those a move
+#: one notch away asks for, and a few the student came from.
+RENDERED_KEPT = 8
+
+
+class RenderAhead:
+    """An explorer's PNGs, rendered one slider notch ahead while the student looks.
+
+    After each move of a slider, a :class:`Prefetcher` renders the setting one notch further in
+    the same direction, then the one back. A move that asks for a rendered setting (arrow keys,
+    stepping through images) is answered with its PNG at once; any other (a drag, a typed value)
+    waits for at most the one rendering in progress, then renders. ``render(values) -> bytes``
+    must be a pure function of the values (no global random state): it runs in a background
+    thread, always under one lock, so the explorer's figure is never drawn twice at once.
+    """
+
+    def __init__(self, render: Callable[[dict[str, Any]], bytes], controls: dict[str, Any],
+                 name: str) -> None:
+        self.render, self.controls = render, controls
+        self.lock = threading.Lock()
+        self._rendered: OrderedDict[tuple, bytes] = OrderedDict()
+        self._rendered_lock = threading.Lock()  # the dict only, never held while rendering
+        self._prefetcher = Prefetcher(self._render_ahead, self.lock, name=f"nnlab-{name}-ahead")
+
+    def png(self, values: dict[str, Any]) -> bytes:
+        """The PNG of these values: rendered ahead, or rendered now."""
+        key = self._key(values)
+        with self._rendered_lock:
+            if key in self._rendered:
+                self._rendered.move_to_end(key)
+                return self._rendered[key]
+        with self.lock:
+            return self._keep(key, self.render(values))
+
+    def moved(self, values: dict[str, Any], previous: dict[str, Any]) -> None:
+        """After showing ``values`` (``previous`` before): render ahead what the next move may ask for."""
+        wanted = []
+        for name, control in self.controls.items():
+            if getattr(control, "step", None) is None or values[name] == previous.get(name, values[name]):
+                continue
+            forward = 1 if values[name] > previous[name] else -1
+            for direction in (forward, -forward):
+                value = _notch_away(control, values[name], direction)
+                if value is not None:
+                    wanted.append(({**values, name: value},))
+        self._prefetcher.want(wanted)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until everything wanted is rendered; False after ``timeout`` seconds."""
+        return self._prefetcher.wait_idle(timeout)
+
+    def _render_ahead(self, values: dict[str, Any]) -> None:
+        key = self._key(values)
+        with self._rendered_lock:
+            if key in self._rendered:
+                return
+        self._keep(key, self.render(values))
+
+    def _keep(self, key: tuple, png: bytes) -> bytes:
+        with self._rendered_lock:
+            self._rendered[key] = png
+            self._rendered.move_to_end(key)
+            while len(self._rendered) > RENDERED_KEPT:
+                self._rendered.popitem(last=False)
+        return png
+
+    def _key(self, values: dict[str, Any]) -> tuple:
+        """The values with each slider's as its notch: a value the browser computed and the one
+        computed here for the same notch may differ in the last bit."""
+        return tuple((name, _notch_of(self.controls[name], value) if hasattr(self.controls[name], "step")
+                      else value) for name, value in sorted(values.items()))
+
+
+def _notch_of(slider: Any, value: float) -> int:
+    """Which notch of ``slider`` (an :class:`nnlab.widgets.Slider`) ``value`` is on."""
+    if slider.log:
+        return round((math.log10(value) - math.log10(slider.min)) / slider.step)
+    return round((value - slider.min) / slider.step)
+
+
+def _notch_away(slider: Any, value: float, direction: int) -> float | None:
+    """The value one notch from ``value`` (up for +1, down for -1), or None past either end."""
+    notch = _notch_of(slider, value) + direction
+    if slider.log:
+        last = round((math.log10(slider.max) - math.log10(slider.min)) / slider.step)
+        return 10 ** (math.log10(slider.min) + notch * slider.step) if 0 <= notch <= last else None
+    last = round((slider.max - slider.min) / slider.step)
+    if not 0 <= notch <= last:
+        return None
+    stepped = slider.min + notch * slider.step
+    return int(round(stepped)) if slider.integer else stepped

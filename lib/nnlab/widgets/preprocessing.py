@@ -357,4 +357,4 @@ def preprocessing_viewer(
                                       ("whole dataset · 整个数据集", "dataset")),
                             "histograms of · 直方图范围"),
     }
-    return explorer(view.draw, controls, name="preprocessing")
+    return explorer(view.draw, controls, name="preprocessing", ahead=True)

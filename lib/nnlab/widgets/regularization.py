@@ -192,4 +192,4 @@ def dropout_explorer(p_drop: float = 0.5, mode: str = "inverted") -> Explorer:
         "p_drop": Slider(p_drop, 0.0, 0.9, 0.05, "p_drop (drop probability) · 丢弃概率"),
         "mode": Choice(mode, DROPOUT_MODES, "dropout variant · dropout 类型"),
     }
-    return explorer(_DropoutView().draw, controls, name="dropout")
+    return explorer(_DropoutView().draw, controls, name="dropout", ahead=True)
