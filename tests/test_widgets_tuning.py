@@ -100,3 +100,31 @@ def test_the_prefetcher_trains_the_nearest_runs_first_the_direction_of_the_move_
                               (1e-2, 1e-4, 11), (1e-2, 1e-4, 9)}
     at_the_top = _neighbours(1.0, 1e-4, 10, previous_lr=10 ** -0.25)
     assert [lr for lr, _, _ in at_the_top][:1] == [_snap(10 ** -0.25)]  # nothing above the slider
+
+
+def test_a_draw_waits_only_for_the_run_it_needs() -> None:
+    """While the background thread trains (holding the lock), a draw of a run already trained
+    goes ahead, and one waiting for a run goes ahead as soon as that run is trained."""
+    import threading
+
+    from nnlab.widgets import tuning
+
+    explorer_run(0.05, 1e-3, 2)
+    waiting_for = (0.07, 1e-3, 2)
+    tuning._TRAINED.discard(waiting_for)
+    finished: list[tuple] = []
+
+    def draw(setting: tuple) -> None:
+        with tuning._trained_or_training(setting):
+            finished.append(setting)
+
+    with tuning._TRAINING:  # a run training in the background
+        first = threading.Thread(target=draw, args=((0.05, 1e-3, 2),))
+        second = threading.Thread(target=draw, args=(waiting_for,))
+        first.start(), second.start()
+        first.join(timeout=10)
+        assert finished == [(0.05, 1e-3, 2)] and second.is_alive()
+        tuning._TRAINED.add(waiting_for)  # as explorer_run does when the background run ends
+        second.join(timeout=10)
+        assert finished == [(0.05, 1e-3, 2), waiting_for]
+    tuning._TRAINED.discard(waiting_for)

@@ -6,7 +6,9 @@ initialization on a small subset of the embedded dataset (600 training and
 the train/val accuracy per epoch. Runs are cached per setting, so moving a
 slider back redraws at once; a new setting trains in about a tenth of a second, and while
 a run is shown a background thread trains the runs one notch away on each slider
-(:class:`nnlab.widgets.prefetch.Prefetcher`), so that the next move usually only redraws.
+(:class:`nnlab.widgets.prefetch.Prefetcher`), so that the next move usually only redraws; the
+figure one notch further along the slider just moved is rendered ahead as well
+(:class:`nnlab.widgets.prefetch.RenderAhead`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import contextlib
 import copy
 import math
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnlab import widgets
 from nnlab.fonts import figure_text
 from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
@@ -79,6 +81,20 @@ def _initial_model() -> Any:
 
 #: held while a run trains: a redraw and the background thread never train at the same time
 _TRAINING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _trained_or_training(setting: tuple[float, float, int]) -> Iterator[None]:
+    """Wait until ``setting``'s run is trained (by the background thread) or the lock to train it
+    is free (then hold it): a draw never waits for a run it does not need."""
+    while setting not in _TRAINED:
+        if _TRAINING.acquire(timeout=0.01):
+            try:
+                yield
+            finally:
+                _TRAINING.release()
+            return
+    yield
 
 
 @lru_cache(maxsize=1)
@@ -170,19 +186,25 @@ def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 
         "weight_decay": Slider(weight_decay, 1e-6, 1.0, 0.5, "weight decay · 权重衰减", log=True),
         "num_epochs": Slider(num_epochs, 1, 20, 1, "epochs · 轮次", integer=True),
     }
-    view, shown = _RunView(), {"lr": lr}
-    prefetcher = None if widgets.is_static() else _prefetcher()
+    view = _RunView()
 
     def draw(lr: float, weight_decay: float, num_epochs: int) -> Figure:
-        if prefetcher is not None:
-            prefetcher.want([])  # nothing new starts training while this move is drawn
-        # a run trained ahead is drawn at once, even while the next one trains in the background
-        trained = (_snap(lr), _snap(weight_decay), int(num_epochs)) in _TRAINED
-        with contextlib.nullcontext() if trained else _TRAINING:
-            figure = view.draw(lr=lr, weight_decay=weight_decay, num_epochs=num_epochs)
-        if prefetcher is not None:
-            prefetcher.want(_neighbours(lr, weight_decay, int(num_epochs), shown["lr"]))
-        shown["lr"] = lr
-        return figure
+        with _trained_or_training((_snap(lr), _snap(weight_decay), int(num_epochs))):
+            return view.draw(lr=lr, weight_decay=weight_decay, num_epochs=num_epochs)
 
-    return explorer(draw, controls, name="lr")
+    # the figure one notch further along the moved slider is rendered ahead (training its run);
+    # the runs one notch away on every slider are trained ahead as well
+    result = explorer(draw, controls, name="lr", ahead=True)
+    if result.widget is not None:
+        prefetcher, shown = _prefetcher(), {"lr": lr}
+
+        def train_ahead(change: Any = None) -> None:
+            values = {name: widget.value for name, widget in result.controls.items()}
+            prefetcher.want(_neighbours(values["lr"], values["weight_decay"], int(values["num_epochs"]),
+                                        shown["lr"]))
+            shown["lr"] = values["lr"]
+
+        for widget in result.controls.values():
+            widget.observe(train_ahead, names="value")
+        train_ahead()
+    return result
