@@ -5,10 +5,13 @@ Target: ≤ 100 ms median and ≤ 200 ms at the 90th percentile per explorer
 
 ``measure()`` starts JupyterLab on a temporary copy of the solution notebooks,
 opens each one in headless Chromium, runs it, and moves the first enabled
-slider of every explorer ``moves`` times. Each sample is the time, in the
-browser's clock, from the key press to the moment the explorer's new figure
-is loaded (``img.complete`` with a new ``src``): kernel round trip, drawing,
-PNG encoding and decoding included.
+slider of every explorer ``moves`` times one notch with an arrow key, then
+``jumps`` times by typing a value halfway to its end into the readout (a value
+that was not rendered ahead: what a drag costs too). Each sample is the time, in
+the browser's clock, from the last key press to the moment the explorer's new
+figure is loaded (``img.complete`` with a new ``src``): kernel round trip,
+drawing, PNG encoding and decoding included. Typed values are reported as
+``<explorer> (typed)``.
 
     >>> from autograder.devtools.widget_latency import measure, format_table
     >>> print(format_table(measure(notebooks=["01_activations"], moves=5)))
@@ -52,6 +55,9 @@ from autograder.devtools.notebook_server import JupyterServer, running_server
 REPO = Path(__file__).resolve().parents[2]
 #: slider moves per explorer: enough samples for a 90th percentile that is not simply the maximum.
 MOVES = 11
+#: typed values per explorer (after the steps): values a step away are rendered ahead, typed ones
+#: never are, so these are what a drag or a typed value costs.
+JUMPS = 7
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -69,15 +75,16 @@ def copy_notebooks(repo: Path, root: Path, notebooks: Sequence[str], *, view: st
     return paths
 
 
-def measure(notebooks: Sequence[str] | None = None, *, moves: int = MOVES, repo: Path = REPO,
-            run_timeout: float = 120.0, echo: Any = None, server: JupyterServer | None = None,
-            browser: Any = None) -> dict[str, list[float]]:
+def measure(notebooks: Sequence[str] | None = None, *, moves: int = MOVES, jumps: int = JUMPS,
+            repo: Path = REPO, run_timeout: float = 120.0, echo: Any = None,
+            server: JupyterServer | None = None, browser: Any = None) -> dict[str, list[float]]:
     """Latency samples per explorer: ms from a slider key press to the redrawn figure.
 
     Args:
         notebooks: assignment ids (default: every ``solutions/NN/NN.ipynb``).
         moves: slider moves per explorer (each one notch of the first enabled slider,
             towards its max, back when it reaches it).
+        jumps: values typed into that slider's readout afterwards (0: none).
         repo: the course repository holding ``solutions/``.
         run_timeout: seconds allowed for each notebook's Run All.
         echo: called with a progress line per explorer (e.g. ``print``), or None.
@@ -86,7 +93,8 @@ def measure(notebooks: Sequence[str] | None = None, *, moves: int = MOVES, repo:
         browser: a Playwright Chromium ``Browser`` to use; None: launch one.
 
     Returns:
-        explorer name (its ``nnlab-explorer-<name>`` class) -> the samples in ms, in order.
+        explorer name (its ``nnlab-explorer-<name>`` class) -> the samples in ms of the steps,
+        in order, and ``"<name> (typed)"`` -> those of the typed values.
 
     Raises:
         ValueError: an unknown notebook, or a ``server`` that is not JupyterLab.
@@ -111,10 +119,11 @@ def measure(notebooks: Sequence[str] | None = None, *, moves: int = MOVES, repo:
             playwright = stack.enter_context(sync_playwright())
             browser = playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
             stack.callback(browser.close)
-        return _measure_notebooks(server, browser, paths, moves=moves, run_timeout=run_timeout, echo=echo)
+        return _measure_notebooks(server, browser, paths, moves=moves, jumps=jumps, run_timeout=run_timeout,
+                                  echo=echo)
 
 
-def _measure_notebooks(server: JupyterServer, browser: Any, paths: Sequence[str], *, moves: int,
+def _measure_notebooks(server: JupyterServer, browser: Any, paths: Sequence[str], *, moves: int, jumps: int,
                        run_timeout: float, echo: Any) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
     for path in paths:
@@ -124,17 +133,19 @@ def _measure_notebooks(server: JupyterServer, browser: Any, paths: Sequence[str]
             run_all(page, timeout=run_timeout)
             for explorer in page.locator(".nnlab-explorer").all():
                 name = explorer_name(explorer)
-                results[name] = _measure_explorer(page, explorer, moves=moves)
-                if echo:
-                    echo(f"{path}: {name}: median {statistics.median(results[name]):.0f} ms, "
-                         f"p90 {p90(results[name]):.0f} ms")
+                for label, how, count in ((name, "keys", moves), (f"{name} (typed)", "type", jumps)):
+                    if count:
+                        results[label] = _measure_explorer(page, explorer, moves=count, how=how)
+                        if echo:
+                            echo(f"{path}: {label}: median {statistics.median(results[label]):.0f} ms, "
+                                 f"p90 {p90(results[label]):.0f} ms")
         finally:
             page.close()
             server.shutdown_kernels()
     return results
 
 
-def _measure_explorer(page: Any, explorer: Any, *, moves: int) -> list[float]:
+def _measure_explorer(page: Any, explorer: Any, *, moves: int, how: str = "keys") -> list[float]:
     sliders = [s for s in explorer.locator(".widget-slider").all() if not slider_state(s)["disabled"]]
     if not sliders:
         raise RuntimeError(f"explorer {explorer_name(explorer)} has no enabled slider")
@@ -143,7 +154,7 @@ def _measure_explorer(page: Any, explorer: Any, *, moves: int) -> list[float]:
     samples = []
     for _ in range(moves):
         watch_output(explorer)
-        move_slider(page, sliders[0], how="keys")
+        move_slider(page, sliders[0], how=how)
         ms = wait_for_change(page)
         if ms is None:
             raise RuntimeError(f"explorer {explorer_name(explorer)}: redraw seen without an input event")
@@ -166,7 +177,7 @@ def p90(samples: Sequence[float]) -> float:
 def format_table(results: dict[str, Sequence[float]], *, target_ms: float = TARGET_MEDIAN_MS,
                  target_p90_ms: float = TARGET_P90_MS) -> str:
     """A text table: explorer, samples, median, p90, min, max, and whether both meet their targets."""
-    header = (f"{'explorer':<16} {'n':>3} {'median ms':>10} {'p90':>7} {'min':>7} {'max':>7}  "
+    header = (f"{'explorer':<22} {'n':>3} {'median ms':>10} {'p90':>7} {'min':>7} {'max':>7}  "
               f"target median ≤ {target_ms:.0f} ms, p90 ≤ {target_p90_ms:.0f} ms")
     lines = [header, "-" * len(header)]
     for name, samples in results.items():
@@ -174,7 +185,7 @@ def format_table(results: dict[str, Sequence[float]], *, target_ms: float = TARG
         slow = [what for what, value, target in (("median", median, target_ms), ("p90", high, target_p90_ms))
                 if value > target]
         verdict = "slow: " + ", ".join(slow) if slow else "ok"
-        lines.append(f"{name:<16} {len(samples):>3} {median:>10.0f} {high:>7.0f} {min(samples):>7.0f} "
+        lines.append(f"{name:<22} {len(samples):>3} {median:>10.0f} {high:>7.0f} {min(samples):>7.0f} "
                      f"{max(samples):>7.0f}  {verdict}")
     return "\n".join(lines)
 
@@ -186,10 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  "headless Chromium.")
     parser.add_argument("notebooks", nargs="*", help="assignment ids (default: all)")
     parser.add_argument("--moves", type=int, default=MOVES,
-                        help=f"slider moves per explorer (default {MOVES})")
+                        help=f"one-notch slider moves per explorer (default {MOVES})")
+    parser.add_argument("--jumps", type=int, default=JUMPS,
+                        help=f"typed slider values per explorer afterwards (default {JUMPS})")
     args = parser.parse_args(argv)
     try:
-        results = measure(args.notebooks or None, moves=args.moves,
+        results = measure(args.notebooks or None, moves=args.moves, jumps=args.jumps,
                           echo=lambda line: print(line, file=sys.stderr))
     except (RuntimeError, ValueError) as error:
         print(f"widget latency: {error}", file=sys.stderr)

@@ -20,19 +20,19 @@ pytestmark = [
 ]
 
 #: one notebook with two explorers keeps this test short; the benchmark measures them all.
-NOTEBOOK, EXPLORERS, MOVES = "04_regularization", {"dropout", "augmentation"}, 5
+NOTEBOOK, EXPLORERS, MOVES, JUMPS = "04_regularization", {"dropout", "augmentation"}, 5, 2
 
 
 def test_latency_is_measured_per_explorer(lab_server, browser, capsys) -> None:
-    results = measure([NOTEBOOK], moves=MOVES, server=lab_server, browser=browser)
+    results = measure([NOTEBOOK], moves=MOVES, jumps=JUMPS, server=lab_server, browser=browser)
     lab_server.shutdown_kernels()
     table = format_table(results)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "widget-latency.txt").write_text(table + "\n", encoding="utf-8")
     with capsys.disabled():
-        print(f"\nwidget latency ({NOTEBOOK}, {MOVES} moves each):\n{table}")
-    assert set(results) == EXPLORERS
+        print(f"\nwidget latency ({NOTEBOOK}, {MOVES} steps and {JUMPS} typed values each):\n{table}")
+    assert set(results) == EXPLORERS | {f"{name} (typed)" for name in EXPLORERS}
     for name, samples in results.items():
-        assert len(samples) == MOVES, f"{name}: {samples}"
+        assert len(samples) == (JUMPS if name.endswith("(typed)") else MOVES), f"{name}: {samples}"
         assert all(0 < ms < 30_000 for ms in samples), f"{name}: {samples}"
         assert statistics.median(samples) > 0
