@@ -168,15 +168,17 @@ def wait_for_change(page: Any, *, timeout: float = 30.0) -> float | None:
 
 
 def _typed_value(state: dict[str, Any]) -> str:
-    """A readout value for a slider: halfway to its max (to its min when already at the max)."""
+    """A readout value for a slider: halfway to the end farther from its value (for a log slider
+    in powers of ten), so a few notches away (never the one notch an arrow key moves)."""
     low, high, now = state["min"], state["max"], state["now"]
-    target = (now + high) / 2 if now < high - 1e-9 else (low + now) / 2
+    far = high if high - now >= now - low else low
+    target = (now + far) / 2
     readout = float(state["readout"])
     is_log = not math.isclose(readout, now, rel_tol=0.02, abs_tol=0.02)
     if is_log:
         return f"{10 ** target:.3g}"
     if "." not in state["readout"]:  # an integer slider
-        return str(int(now + 1) if now < high else int(now - 1))
+        return str(int(round(target)) if round(target) != round(now) else int(far))
     return f"{target:.4g}"
 
 
@@ -186,8 +188,8 @@ def move_slider(page: Any, slider: Any, *, how: str = "keys", back_to: dict[str,
     Args:
         how: ``"keys"``: one notch with an arrow key on its handle; ``"page"``: five notches
             with PageUp/PageDown (both JupyterLab only: Notebook 7 takes these keys at document
-            level); ``"type"``: type a value halfway to the max (to the min when already at
-            the max) into its readout, then Enter (both apps).
+            level); ``"type"``: type a value halfway to the end farther from the slider's value
+            into its readout, then Enter (both apps).
         back_to: a :func:`slider_state` taken before a move: go back to that value by typing
             its readout (keys could not: a move clamped at the max does not reverse).
 

@@ -6,7 +6,7 @@ Target: ≤ 100 ms median and ≤ 200 ms at the 90th percentile per explorer
 ``measure()`` starts JupyterLab on a temporary copy of the solution notebooks,
 opens each one in headless Chromium, runs it, and moves the first enabled
 slider of every explorer ``moves`` times one notch with an arrow key, then
-``jumps`` times by typing a value halfway to its end into the readout (a value
+``jumps`` times by typing a value halfway to its farther end into the readout (a value
 that was not rendered ahead: what a drag costs too). Each sample is the time, in
 the browser's clock, from the last key press to the moment the explorer's new
 figure is loaded (``img.complete`` with a new ``src``): kernel round trip,

@@ -41,7 +41,7 @@ RUN_ALL_TIMEOUT = 60.0
 
 #: slider input: in JupyterLab PageUp/PageDown (five notches: one notch may not change a
 #: figure, e.g. random-crop padding is round(8 · parameter) px); Notebook 7 takes keys at
-#: document level, so there a value halfway to the max is typed into the readout.
+#: document level, so there a value halfway to the farther end is typed into the readout.
 SLIDER_INPUT = {"lab": "page", "notebook": "type"}
 
 #: the full view (solutions/) and the student view (assignments/, whose demo and test cells the
