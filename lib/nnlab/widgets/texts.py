@@ -10,6 +10,7 @@ exact (:func:`draw_line_at_once`), from the rendering done while matplotlib meas
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 #: the canvas a text is first drawn on: each glyph at most this many ems wide, a line at most
@@ -24,9 +25,11 @@ def measure_line(renderer: Any, s: str, prop: Any) -> tuple[float, float, float]
     height and descent in pixels; its bitmap, rendered on the way, is kept for drawing it."""
     font = renderer._prepare_font(prop)
     key = line_key(s, prop, renderer.dpi)
-    MEASURED_LINES[key] = line_bitmap(font, s, key[3], key[4], {})
-    if len(MEASURED_LINES) > MEASURED_LINES_KEPT:
-        del MEASURED_LINES[next(iter(MEASURED_LINES))]
+    bitmap = line_bitmap(font, s, key[3], key[4], {})
+    with _MEASURED_LINES_LOCK:  # explorers also draw in background threads (RenderAhead)
+        MEASURED_LINES[key] = bitmap
+        if len(MEASURED_LINES) > MEASURED_LINES_KEPT:
+            del MEASURED_LINES[next(iter(MEASURED_LINES))]
     width, height = font.get_width_height()
     return width / 64.0, height / 64.0, font.get_descent() / 64.0
 
@@ -97,7 +100,8 @@ def draw_line_at_once(renderer: Any, gc: Any, x: float, y: float, s: str, prop: 
     options = {option: getattr(mtext, getter)() for option, getter in
                (("features", "get_fontfeatures"), ("language", "get_language")) if hasattr(mtext, getter)}
     key = line_key(s, prop, renderer.dpi)
-    measured = MEASURED_LINES.pop(key, _UNMEASURED)
+    with _MEASURED_LINES_LOCK:
+        measured = MEASURED_LINES.pop(key, _UNMEASURED)
     unusual = key[4] != gc.get_antialiased() or any(value is not None for value in options.values())
     if measured is _UNMEASURED or unusual:
         measured = line_bitmap(renderer._prepare_font(prop), s, key[3], gc.get_antialiased(), options)
@@ -124,6 +128,7 @@ def line_bitmap(font: Any, s: str, flags: Any, antialiased: bool, options: dict[
 #: plain lines measured and rendered by the canvas, until they are drawn: :func:`line_bitmap`'s
 #: result by :func:`line_key`.
 MEASURED_LINES: dict[tuple, tuple | None] = {}
+_MEASURED_LINES_LOCK = threading.Lock()
 _UNMEASURED = object()
 
 
