@@ -81,9 +81,10 @@ def test_a_choice_or_the_end_of_a_slider_renders_nothing_ahead() -> None:
     render = Renders()
     ahead = RenderAhead(render, CONTROLS, "test")
     ahead.moved(_values(mode="b"), _values())
-    ahead.moved(_values(depth=10), _values(depth=9))  # up is past the end: only back, to 9
+    ahead.moved(_values(depth=10), _values(depth=9))  # up is past the end (and 9 was just shown)
+    ahead.moved(_values(depth=4), _values(depth=9))  # a jump down: onwards is 3
     assert ahead.wait_idle(timeout=30)
-    assert [call["depth"] for call in render.calls] == [9]
+    assert [call["depth"] for call in render.calls] == [3]
 
 
 def test_only_the_last_few_renderings_are_kept() -> None:

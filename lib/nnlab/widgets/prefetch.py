@@ -69,9 +69,10 @@ class RenderAhead:
     """An explorer's PNGs, rendered one slider notch ahead while the student looks.
 
     After each move of a slider, a :class:`Prefetcher` renders the setting one notch further in
-    the same direction, then the one back. A move that asks for a rendered setting (arrow keys,
-    stepping through images) is answered with its PNG at once; any other (a drag, a typed value)
-    waits for at most the one rendering in progress, then renders. ``render(values) -> bytes``
+    the same direction (one back is usually the setting just shown, kept with the last few). A
+    move that asks for a rendered setting (arrow keys, stepping through images) is answered with
+    its PNG at once; any other (a drag, a typed value) waits for at most the one rendering in
+    progress, then renders. ``render(values) -> bytes``
     must be a pure function of the values (no global random state): it runs in a background
     thread, always under one lock, so the explorer's figure is never drawn twice at once.
     """
@@ -100,11 +101,10 @@ class RenderAhead:
         for name, control in self.controls.items():
             if getattr(control, "step", None) is None or values[name] == previous.get(name, values[name]):
                 continue
-            forward = 1 if values[name] > previous[name] else -1
-            for direction in (forward, -forward):
-                value = _notch_away(control, values[name], direction)
-                if value is not None:
-                    wanted.append(({**values, name: value},))
+            # onwards only: one notch back is usually the setting just shown, which is kept
+            value = _notch_away(control, values[name], 1 if values[name] > previous[name] else -1)
+            if value is not None:
+                wanted.append(({**values, name: value},))
         self._prefetcher.want(wanted)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
