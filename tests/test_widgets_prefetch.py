@@ -63,6 +63,9 @@ def test_a_step_of_a_slider_is_rendered_ahead_and_answered_without_rendering() -
     assert ahead.png(third) == render(_values(p=0.6))
     assert len(render.calls) == calls + 1  # only the comparison above rendered
     assert ahead.png(first) == render(first)  # moving back: still kept
+    calls = len(render.calls)
+    assert ahead.png(_values(p=0.61)) == render(_values(p=0.61))  # typed between notches: its own
+    assert len(render.calls) == calls + 2
 
 
 def test_a_move_elsewhere_waits_for_the_rendering_in_progress_and_never_overlaps_it() -> None:

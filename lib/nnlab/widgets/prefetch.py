@@ -127,10 +127,11 @@ class RenderAhead:
         return png
 
     def _key(self, values: dict[str, Any]) -> tuple:
-        """The values with each slider's as its notch: a value the browser computed and the one
-        computed here for the same notch may differ in the last bit."""
-        return tuple((name, _notch_of(self.controls[name], value) if hasattr(self.controls[name], "step")
-                      else value) for name, value in sorted(values.items()))
+        """The values, floats to 9 significant digits: the browser's value of a notch and the one
+        computed here may differ in the last bit (0.6000000000000001 is 0.6), a typed value off
+        the notches (0.37) is a setting of its own."""
+        return tuple((name, f"{value:.9g}" if isinstance(value, float) else value)
+                     for name, value in sorted(values.items()))
 
 
 def _notch_of(slider: Any, value: float) -> int:
