@@ -35,9 +35,11 @@ def measure_line(renderer: Any, s: str, prop: Any) -> tuple[float, float, float]
 
 
 def text_image(renderer: Any, gc: Any, s: str, prop: Any, angle: float, ismath: Any, mtext: Any,
-                reach: tuple[int, int] | None = None) -> tuple:
+               reach: tuple[int, int] | None = None) -> tuple:
     """(a text's RGBA pixels drawn alone at a whole-pixel anchor, their left and top offset from
-    the anchor), or (None, 0, 0) for a text without pixels.
+    the anchor), or (None, 0, 0) for a text without pixels. The offsets are whole pixels, plus,
+    for a line drawn at once, the fraction of a pixel it was drawn off by (the canvas rounds the
+    sum, once).
 
     The text is drawn on a canvas reaching ``reach`` pixels (x, y) from the anchor each way: by
     default a bound from its length (no glyph is wider than an em, nor a line taller than two);
