@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from nnlab.plots import (  # noqa: E402
     fix_limits_and_ticks,
+    imshow_data,
     plot_curves,
     plot_function_and_gradient,
     plot_histograms,
@@ -195,3 +196,20 @@ def test_fixed_limits_hold_and_ticks_stay_inside_them() -> None:
     assert 2 <= len(ticks) <= 5 and all(x_limits[0] <= t <= x_limits[1] for t in ticks)
     assert type(ax.yaxis.get_major_locator()) is y_locator  # y_bins=None leaves that axis alone
     assert ax.get_ylim()[1] >= 50.0
+
+
+@pytest.mark.parametrize("size", [(7, 5), (32, 32)])
+def test_imshow_data_shows_what_imshow_shows_of_the_floats(size: tuple[int, int]) -> None:
+    """Colour pictures as bytes, grey ones as values: the pixels of imshow given the [0, 1] floats."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.default_rng(0)
+    for picture, options in ((rng.random((*size, 3)), {}), (rng.random((*size, 1)), {"cmap": "gray"})):
+        pixels = []
+        for data in (picture[..., 0] if picture.shape[-1] == 1 else picture, imshow_data(picture)):
+            figure = Figure(figsize=(3.0, 3.0))
+            FigureCanvasAgg(figure)
+            figure.add_subplot().imshow(data, vmin=0, vmax=1, **options)
+            figure.canvas.draw()
+            pixels.append(np.asarray(figure.canvas.buffer_rgba()).copy())
+        np.testing.assert_array_equal(*pixels)

@@ -232,3 +232,12 @@ def fix_limits_and_ticks(ax: Axes, x_bins: int | None = 8, y_bins: int | None = 
         ticks = MaxNLocator(bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
         set_lim(low, high)
         set_ticks([tick for tick in ticks if low <= tick <= high])
+
+
+def imshow_data(picture: np.ndarray) -> np.ndarray:
+    """What ``imshow`` is given for an ``(H, W, 1 | 3)`` picture in [0, 1]: a grey one as (H, W)
+    values for its colour map; a colour one as the bytes matplotlib makes of [0, 1] floats
+    (``(x * 255).astype(uint8)``), so each redraw does not convert and check the floats again."""
+    if picture.shape[-1] == 1:
+        return picture[..., 0]
+    return (np.asarray(picture) * 255).astype(np.uint8)

@@ -18,7 +18,7 @@ import numpy as np
 from nnlab.fonts import figure_text
 from nnlab.fonts import figure_words as _t
 from nnlab.i18n import Text
-from nnlab.plots import fix_limits_and_ticks
+from nnlab.plots import fix_limits_and_ticks, imshow_data
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 from nnlab.widgets.live import View
 
@@ -244,7 +244,7 @@ class _ViewerView(View):
             return
         content = _content(self.data, index, method, histogram)
         for ax, (picture, title) in zip(self.pictures, (content["image"], content["after"]), strict=True):
-            ax.images[0].set_data(_displayed(picture))
+            ax.images[0].set_data(imshow_data(picture))
             ax.set_title(title, fontsize=9, y=1.0)
         for ax, ((counts, edges, labels), title) in zip(self.histograms, content["histograms"], strict=True):
             for steps, channel_counts in zip(ax.patches, counts, strict=True):
@@ -280,18 +280,9 @@ def _content(data: _ViewerData, index: int, method: str, histogram: str) -> dict
 
 def _show(ax: Axes, picture: np.ndarray, title: str) -> None:
     grey = {"cmap": "gray"} if picture.shape[-1] == 1 else {}
-    ax.imshow(_displayed(picture), vmin=0, vmax=1, **grey)
+    ax.imshow(imshow_data(picture), vmin=0, vmax=1, **grey)
     ax.set_title(title, fontsize=9, y=1.0)
     ax.axis("off")
-
-
-def _displayed(picture: np.ndarray) -> np.ndarray:
-    """What ``imshow`` is given: a grey picture as (H, W) values for its colour map; a colour one
-    as the bytes matplotlib makes of [0, 1] floats (``(x * 255).astype(uint8)``), so a redraw
-    does not convert and check the floats again."""
-    if picture.shape[-1] == 1:
-        return picture[..., 0]
-    return (np.asarray(picture) * 255).astype(np.uint8)
 
 
 def _show_subtracted(ax: Axes, stats: Mapping[str, np.ndarray], method: str, shape: tuple[int, ...]) -> None:
