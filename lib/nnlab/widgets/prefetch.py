@@ -88,12 +88,12 @@ class RenderAhead:
     def png(self, values: dict[str, Any]) -> bytes:
         """The PNG of these values: rendered ahead, or rendered now."""
         key = self._key(values)
-        with self._rendered_lock:
-            if key in self._rendered:
-                self._rendered.move_to_end(key)
-                return self._rendered[key]
-        with self.lock:
-            return self._keep(key, self.render(values))
+        cached = self._kept(key)
+        if cached is not None:
+            return cached
+        with self.lock:  # the rendering in progress may be this very setting: look again after it
+            cached = self._kept(key)
+            return cached if cached is not None else self._keep(key, self.render(values))
 
     def moved(self, values: dict[str, Any], previous: dict[str, Any]) -> None:
         """After showing ``values`` (``previous`` before): render ahead what the next move may ask for."""
@@ -113,10 +113,15 @@ class RenderAhead:
 
     def _render_ahead(self, values: dict[str, Any]) -> None:
         key = self._key(values)
+        if self._kept(key) is None:
+            self._keep(key, self.render(values))
+
+    def _kept(self, key: tuple) -> bytes | None:
         with self._rendered_lock:
-            if key in self._rendered:
-                return
-        self._keep(key, self.render(values))
+            if key not in self._rendered:
+                return None
+            self._rendered.move_to_end(key)
+            return self._rendered[key]
 
     def _keep(self, key: tuple, png: bytes) -> bytes:
         with self._rendered_lock:

@@ -98,9 +98,7 @@ def draw_line_at_once(renderer: Any, gc: Any, x: float, y: float, s: str, prop: 
     off the others, so those return None and take matplotlib's path, as rotated text does
     (``test_a_new_text_is_drawn_as_agg_draws_it`` checks where the ink lands).
     """
-    # the font features and language of newer matplotlib's Text, as its own draw_text passes them
-    options = {option: getattr(mtext, getter)() for option, getter in
-               (("features", "get_fontfeatures"), ("language", "get_language")) if hasattr(mtext, getter)}
+    options = text_settings(mtext)
     key = line_key(s, prop, renderer.dpi)
     with _MEASURED_LINES_LOCK:
         measured = MEASURED_LINES.pop(key, _UNMEASURED)
@@ -174,9 +172,13 @@ def _font_height_metrics(prop: Any, dpi: float) -> tuple[float | None, float | N
     return None, None, None
 
 
+def text_settings(mtext: Any) -> dict[str, Any]:
+    """What else of a Text artist changes its glyphs, as matplotlib's own ``draw_text`` passes it
+    to FreeType: ``features`` and ``language`` (newer matplotlib; none without a Text)."""
+    return {option: getattr(mtext, getter)() for option, getter in
+            (("features", "get_fontfeatures"), ("language", "get_language")) if hasattr(mtext, getter)}
+
+
 def text_options(mtext: Any) -> tuple:
-    """What else of a Text artist changes its glyphs (font features, language; newer matplotlib)."""
-    if mtext is None:
-        return ()
-    return tuple(str(getattr(mtext, name)()) for name in ("get_fontfeatures", "get_language")
-                 if hasattr(mtext, name))
+    """:func:`text_settings` as part of a cache key."""
+    return tuple(str(value) for value in text_settings(mtext).values())
