@@ -14,7 +14,14 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 from nnlab.widgets import Choice, Slider, explorer  # noqa: E402
-from nnlab.widgets.prefetch import RENDERED_KEPT, RenderAhead, _notch_away, _notch_of  # noqa: E402
+from nnlab.widgets.prefetch import (  # noqa: E402
+    RENDERED_KEPT,
+    ForegroundFirst,
+    Prefetcher,
+    RenderAhead,
+    _notch_away,
+    _notch_of,
+)
 
 CONTROLS = {
     "p": Slider(0.5, 0.0, 0.9, 0.05, "p"),
@@ -149,3 +156,54 @@ def test_a_live_explorer_answers_a_step_with_the_png_rendered_ahead(monkeypatch)
     in_main = [text for text, main in rendered if main]
     assert in_main == ["a 0.50", "a 0.55"]  # the first draw and the first move; the rest ahead
     assert ("a 0.75", False) in rendered
+
+
+def test_a_foreground_move_waits_for_the_computation_in_progress_not_for_the_queue() -> None:
+    """Background work queued after the one in progress starts only once the foreground got the
+    lock. With a plain lock the background thread takes it again at once, run after run (it
+    fails so: the foreground gets it after all five)."""
+    lock, done = ForegroundFirst(), []
+
+    def compute(number: int) -> None:
+        time.sleep(0.1)
+        done.append(number)
+
+    prefetcher = Prefetcher(compute, lock, name="test-foreground")
+    prefetcher.want([(number,) for number in range(5)])
+    time.sleep(0.03)  # the first computation is under way
+    with lock:
+        finished_before = list(done)
+    assert finished_before == [0]
+    assert prefetcher.wait_idle(timeout=30) and done == [0, 1, 2, 3, 4]
+
+
+def test_rendering_ahead_prepares_outside_the_figure_lock() -> None:
+    """A move that is not rendered ahead waits for at most a rendering in progress, never for
+    the computation a rendering ahead prepares (the lr explorer's training run)."""
+    render, prepared = Renders(), threading.Event()
+    ahead = RenderAhead(render, CONTROLS, "test")
+    ahead.prepare = lambda values: (prepared.set(), time.sleep(0.5), True)[-1]
+    ahead.moved(_values(depth=7), _values(depth=6))
+    assert prepared.wait(timeout=10)
+    start = time.perf_counter()
+    ahead.png(_values(depth=2))
+    assert time.perf_counter() - start < 0.25  # not the 0.5 s of preparing
+    assert ahead.wait_idle(timeout=30)
+    assert [call["depth"] for call in render.calls] == [2, 8]
+
+
+def test_background_work_starts_no_computation_while_a_move_waits_for_a_result() -> None:
+    """A move waiting for a result (the lr explorer's run, trained by another thread) holds new
+    background work back, though the lock itself is free."""
+    lock, started = ForegroundFirst(), threading.Event()
+
+    def background() -> None:
+        with lock.background():
+            started.set()
+
+    with lock.waiting():
+        thread = threading.Thread(target=background)
+        thread.start()
+        assert not started.wait(timeout=0.3)
+    assert started.wait(timeout=10)
+    thread.join(timeout=10)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 from typing import Any
 
 import matplotlib
@@ -128,3 +130,43 @@ def test_a_draw_waits_only_for_the_run_it_needs() -> None:
         second.join(timeout=10)
         assert finished == [(0.05, 1e-3, 2), waiting_for]
     tuning._TRAINED.discard(waiting_for)
+
+
+def _train_in_a_thread(setting: tuple) -> tuple[threading.Thread, dict]:
+    """Start training ``setting`` as background work; return once it holds the training lock."""
+    from nnlab.widgets import tuning
+
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.update(trained=tuning._train_in_background(*setting)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not tuning._TRAINING.locked() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert tuning._TRAINING.locked()
+    return thread, outcome
+
+
+def test_a_run_training_in_the_background_gives_way_to_a_draw_of_another_run() -> None:
+    from nnlab.widgets import tuning
+
+    background, wanted = (0.0123, 1e-3, 20), (0.0124, 1e-3, 1)  # 20 epochs: ≈ 0.2 s of training
+    thread, outcome = _train_in_a_thread(background)
+    with tuning._trained_or_training(wanted):
+        explorer_run(*wanted)
+    thread.join(timeout=30)
+    assert outcome == {"trained": False} and background not in tuning._TRAINED  # stopped, not cached
+    assert wanted in tuning._TRAINED
+    assert tuning._train_in_background(*background)  # trained in full when nothing waits
+
+
+def test_a_draw_waiting_for_the_run_training_in_the_background_lets_it_finish() -> None:
+    from nnlab.widgets import tuning
+
+    background = (0.0125, 1e-3, 20)
+    misses = explorer_run.cache_info().misses
+    thread, outcome = _train_in_a_thread(background)
+    with tuning._trained_or_training(background):
+        assert background in tuning._TRAINED
+        explorer_run(*background)
+    thread.join(timeout=30)
+    assert outcome == {"trained": True} and explorer_run.cache_info().misses == misses + 1  # once

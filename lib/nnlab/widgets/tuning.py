@@ -8,7 +8,8 @@ slider back redraws at once; a new setting trains in about a tenth of a second, 
 a run is shown a background thread trains the runs one notch away on each slider
 (:class:`nnlab.widgets.prefetch.Prefetcher`), so that the next move usually only redraws; the
 figure one notch further along the slider just moved is rendered ahead as well
-(:class:`nnlab.widgets.prefetch.RenderAhead`).
+(:class:`nnlab.widgets.prefetch.RenderAhead`). A move to a setting not trained yet never waits
+for that background work: a run training in the background for another setting stops.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
 from nnlab.widgets.live import View
-from nnlab.widgets.prefetch import Prefetcher
+from nnlab.widgets.prefetch import ForegroundFirst, Prefetcher
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,6 +48,11 @@ def _snap(value: float) -> float:
     return float(10 ** round(math.log10(value), 2))
 
 
+def _setting(lr: float, weight_decay: float, num_epochs: int) -> tuple[float, float, int]:
+    """The run a slider setting shows: ``explorer_run``'s arguments."""
+    return _snap(lr), _snap(weight_decay), int(num_epochs)
+
+
 @lru_cache(maxsize=256)
 def explorer_run(lr: float, weight_decay: float, num_epochs: int) -> History:
     """The explorer's training run for one setting (cached).
@@ -63,6 +69,8 @@ def explorer_run(lr: float, weight_decay: float, num_epochs: int) -> History:
     # a copy of one initialization: make_mlp seeds torch's global generator, which a run
     # trained in the background must not touch (a student's cell may be drawing from it)
     model = copy.deepcopy(_initial_model())
+    if getattr(_BACKGROUND, "setting", None) is not None:
+        model.register_forward_pre_hook(_give_way)
     history = train(model, data.X_train, data.y_train, data.X_val, data.y_val, lr=lr,
                     weight_decay=weight_decay, num_epochs=num_epochs, batch_size=BATCH_SIZE, seed=SEED)
     _TRAINED.add((lr, weight_decay, num_epochs))
@@ -79,22 +87,69 @@ def _initial_model() -> Any:
     return make_mlp(data.input_dim, HIDDEN_DIMS, data.num_classes, seed=SEED)
 
 
-#: held while a run trains: a redraw and the background thread never train at the same time
-_TRAINING = threading.Lock()
+#: held while a run trains: a redraw and the background threads never train at the same time,
+#: and background threads start no run while a redraw waits
+_TRAINING = ForegroundFirst()
+
+
+#: the settings draws wait for: a run training in the background for any other gives way
+_AWAITED: list[tuple[float, float, int]] = []
+
+#: ``setting``: the run this thread trains as background work (None in the foreground)
+_BACKGROUND = threading.local()
+
+
+class _GaveWay(Exception):
+    """A run trained in the background stopped: a draw waits for another run."""
+
+
+def _give_way(module: Any, inputs: Any) -> None:
+    """Before each forward pass of a background run (a forward pre-hook): stop if a draw waits
+    for another run, so that it waits for one iteration (≈ 1 ms), not for a whole run."""
+    if any(setting != _BACKGROUND.setting for setting in list(_AWAITED)):
+        raise _GaveWay
 
 
 @contextlib.contextmanager
 def _trained_or_training(setting: tuple[float, float, int]) -> Iterator[None]:
-    """Wait until ``setting``'s run is trained (by the background thread) or the lock to train it
-    is free (then hold it): a draw never waits for a run it does not need."""
-    while setting not in _TRAINED:
-        if _TRAINING.acquire(timeout=0.01):
-            try:
-                yield
-            finally:
-                _TRAINING.release()
-            return
-    yield
+    """Wait until ``setting``'s run is trained (by a background thread) or the lock to train it
+    is free (then hold it): a draw never waits for a run it does not need. Meanwhile no
+    background thread starts another run, and one training another run stops."""
+    acquired = False
+    _AWAITED.append(setting)
+    try:
+        with _TRAINING.waiting():
+            while setting not in _TRAINED and not acquired:
+                acquired = _TRAINING.acquire(timeout=0.01)
+    finally:
+        _AWAITED.remove(setting)
+    try:
+        yield
+    finally:
+        if acquired:
+            _TRAINING.release()
+
+
+def _train_in_background(lr: float, weight_decay: float, num_epochs: int) -> bool:
+    """Train a run as background work: it waits while a draw waits, and stops (uncached) when a
+    draw starts waiting for another run. Returns whether the run is trained."""
+    setting = (lr, weight_decay, num_epochs)
+    if setting in _TRAINED:
+        return True
+    _BACKGROUND.setting = setting
+    try:
+        with _TRAINING.background():
+            explorer_run(*setting)
+        return True
+    except _GaveWay:
+        return False
+    finally:
+        _BACKGROUND.setting = None
+
+
+def _train_ahead_of_rendering(values: dict[str, Any]) -> bool:
+    """Train the run a rendering ahead will draw (``RenderAhead.prepare``)."""
+    return _train_in_background(*_setting(**values))
 
 
 @lru_cache(maxsize=1)
@@ -106,7 +161,7 @@ def _prefetcher() -> Prefetcher:
     ≈ 160 ms). Training uses no global random state (the initialization is copied, the batch
     order has its own generator).
     """
-    return Prefetcher(explorer_run, _TRAINING, name="nnlab-lr-prefetch")
+    return Prefetcher(_train_in_background, None, name="nnlab-lr-prefetch")
 
 
 def _neighbours(lr: float, weight_decay: float, num_epochs: int, previous_lr: float
@@ -143,7 +198,7 @@ class _RunView(View):
     figsize = (9.0, 3.2)
 
     def build(self, figure: Figure, lr: float, weight_decay: float, num_epochs: int) -> None:
-        history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
+        history = explorer_run(*_setting(lr, weight_decay, num_epochs))
         self.axes = figure.subplots(1, 2)
         history.plot(self.axes, title=_title(history))
         self.suptitle = figure.suptitle(_title(history))  # the title History.plot made, kept to rewrite
@@ -151,7 +206,7 @@ class _RunView(View):
         self._limits(history, int(num_epochs))
 
     def update(self, lr: float, weight_decay: float, num_epochs: int) -> None:
-        history = explorer_run(_snap(lr), _snap(weight_decay), int(num_epochs))
+        history = explorer_run(*_setting(lr, weight_decay, num_epochs))
         loss, (train_acc, val_acc) = self.axes[0].lines[0], self.axes[1].lines[:2]
         loss.set_data(np.arange(len(history.train_loss)), history.train_loss)
         train_acc.set_data(history.epochs, history.train_acc)
@@ -189,13 +244,14 @@ def lr_explorer(lr: float = 1e-2, weight_decay: float = 1e-4, num_epochs: int = 
     view = _RunView()
 
     def draw(lr: float, weight_decay: float, num_epochs: int) -> Figure:
-        with _trained_or_training((_snap(lr), _snap(weight_decay), int(num_epochs))):
+        with _trained_or_training(_setting(lr, weight_decay, num_epochs)):
             return view.draw(lr=lr, weight_decay=weight_decay, num_epochs=num_epochs)
 
     # the figure one notch further along the moved slider is rendered ahead (training its run);
     # the runs one notch away on every slider are trained ahead as well
     result = explorer(draw, controls, name="lr", ahead=True)
     if result.widget is not None:
+        result.ahead.prepare = _train_ahead_of_rendering
         prefetcher, shown = _prefetcher(), {"lr": lr}
 
         def train_ahead(change: Any = None) -> None:
