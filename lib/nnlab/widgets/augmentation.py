@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlab.fonts import figure_words as _t
+from nnlab.plots import imshow_data
 from nnlab.widgets import Choice, Explorer, Slider, explorer
 from nnlab.widgets.live import View
 
@@ -139,7 +140,7 @@ class _AugmentationView(View):
         columns, (h, w) = 4, self.X.shape[1:3]
         gap = max(2, h // 3)  # room for the captions
         placeholder = [self.X[0]] * (NUM_SAMPLES + 1)  # the mosaic's size, whatever the setting
-        self.mosaic = ax.imshow(_mosaic(placeholder, columns, gap), interpolation="nearest")
+        self.mosaic = ax.imshow(imshow_data(_mosaic(placeholder, columns, gap)), interpolation="nearest")
         self.captions = []
         for k in range(NUM_SAMPLES + 1):
             r, c = divmod(k, columns)
@@ -154,7 +155,7 @@ class _AugmentationView(View):
     def update(self, index: int, augmentation: str, parameter: float) -> None:
         samples, captions = augment_samples(self.X, int(index), augmentation, parameter)
         label, _ = _describe(augmentation, parameter, self.X.shape[1])
-        self.mosaic.set_data(_mosaic([self.X[int(index)], *samples], self.columns, self.gap))
+        self.mosaic.set_data(imshow_data(_mosaic([self.X[int(index)], *samples], self.columns, self.gap)))
         for text, caption in zip(self.captions, [_t("original", "原图"), *captions], strict=True):
             text.set_text(caption)
         self.title.set_text(f"{augmentation}: {label}")
