@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from nnlab.widgets import Choice, Slider, explorer  # noqa: E402
 from nnlab.widgets.prefetch import (  # noqa: E402
+    MOVES,
     RENDERED_KEPT,
-    ForegroundFirst,
     Prefetcher,
     RenderAhead,
     _notch_away,
@@ -137,7 +137,9 @@ def test_a_live_explorer_answers_a_step_with_the_png_rendered_ahead(monkeypatch)
     rendered: list[tuple[str, bool]] = []
 
     def render_png(figure: Figure) -> bytes:  # the figure's text, and which thread drew it
-        rendered.append((figure.texts[0].get_text(), threading.current_thread() is threading.main_thread()))
+        in_main = threading.current_thread() is threading.main_thread()
+        assert in_main == (MOVES._answering > 0)  # a move's answer holds background work back
+        rendered.append((figure.texts[0].get_text(), in_main))
         return figure.texts[0].get_text().encode()
 
     monkeypatch.setattr(nnlab.widgets.live, "render_png", render_png)
@@ -158,11 +160,11 @@ def test_a_live_explorer_answers_a_step_with_the_png_rendered_ahead(monkeypatch)
     assert ("a 0.75", False) in rendered
 
 
-def test_a_foreground_move_waits_for_the_computation_in_progress_not_for_the_queue() -> None:
-    """Background work queued after the one in progress starts only once the foreground got the
-    lock. With a plain lock the background thread takes it again at once, run after run (it
-    fails so: the foreground gets it after all five)."""
-    lock, done = ForegroundFirst(), []
+def test_a_move_waits_for_the_computation_in_progress_not_for_the_queue() -> None:
+    """Background work queued after the one in progress starts only once the move is answered.
+    With the lock alone the background thread takes it again at once, run after run (it fails
+    so: the move gets the lock after all five)."""
+    lock, done = threading.Lock(), []
 
     def compute(number: int) -> None:
         time.sleep(0.1)
@@ -171,7 +173,7 @@ def test_a_foreground_move_waits_for_the_computation_in_progress_not_for_the_que
     prefetcher = Prefetcher(compute, lock, name="test-foreground")
     prefetcher.want([(number,) for number in range(5)])
     time.sleep(0.03)  # the first computation is under way
-    with lock:
+    with MOVES.answering(), lock:
         finished_before = list(done)
     assert finished_before == [0]
     assert prefetcher.wait_idle(timeout=30) and done == [0, 1, 2, 3, 4]
@@ -192,18 +194,11 @@ def test_rendering_ahead_prepares_outside_the_figure_lock() -> None:
     assert [call["depth"] for call in render.calls] == [2, 8]
 
 
-def test_background_work_starts_no_computation_while_a_move_waits_for_a_result() -> None:
-    """A move waiting for a result (the lr explorer's run, trained by another thread) holds new
-    background work back, though the lock itself is free."""
-    lock, started = ForegroundFirst(), threading.Event()
-
-    def background() -> None:
-        with lock.background():
-            started.set()
-
-    with lock.waiting():
-        thread = threading.Thread(target=background)
-        thread.start()
+def test_no_background_computation_starts_while_a_move_is_answered() -> None:
+    """Not even one that needs no lock: the answer has the cores to itself."""
+    started = threading.Event()
+    prefetcher = Prefetcher(lambda: started.set(), None, name="test-quiet")
+    with MOVES.answering():
+        prefetcher.want([()])
         assert not started.wait(timeout=0.3)
     assert started.wait(timeout=10)
-    thread.join(timeout=10)

@@ -209,6 +209,7 @@ def _live_redraw(draw: Callable[..., Any], output: Any, ahead: dict[str, Control
     from IPython.display import display
 
     from nnlab.widgets.live import render_png
+    from nnlab.widgets.prefetch import MOVES, RenderAhead
 
     def render(values: dict[str, Any]) -> bytes:
         figure = draw(**values)
@@ -218,15 +219,12 @@ def _live_redraw(draw: Callable[..., Any], output: Any, ahead: dict[str, Control
 
     image = w.Image(format="png")
     shown: dict[str, Any] = {"image": False, "values": None}
-    renderer = None
-    if ahead is not None:
-        from nnlab.widgets.prefetch import RenderAhead
-
-        renderer = RenderAhead(render, ahead, name)
+    renderer = RenderAhead(render, ahead, name) if ahead is not None else None
 
     def redraw(**values: Any) -> None:
         try:
-            image.value = render(values) if renderer is None else renderer.png(values)
+            with MOVES.answering():  # background work (rendering or training ahead) waits
+                image.value = render(values) if renderer is None else renderer.png(values)
         except Exception as error:  # say so in the output: an exception in a callback is invisible
             with output:
                 output.clear_output(wait=True)

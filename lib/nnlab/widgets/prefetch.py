@@ -7,6 +7,9 @@ its result cached and only redraws. Each new list replaces the settings still wa
 
 :class:`RenderAhead` does the same for a whole redraw: after a slider move it renders the
 figure one notch further, so the next step of the same slider only sends a PNG.
+
+Background work never delays an answer by more than the one computation in progress: none
+starts while a move is being answered (:data:`MOVES`, entered by every explorer's redraw).
 """
 
 from __future__ import annotations
@@ -19,73 +22,48 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
-class ForegroundFirst:
-    """A lock a student's move takes before any background work.
-
-    Background threads start no new computation while a foreground caller waits, for the lock
-    (``with lock:``, :meth:`acquire`) or for a result another thread computes (:meth:`waiting`).
-    So a move waits for at most the one computation in progress. With a plain
-    ``threading.Lock`` a background thread working through a queue takes the lock again as soon
-    as it releases it, and a move waited for the whole queue (measured: lr p90 ≈ 350 ms).
-    """
+class _Moves:
+    """How many moves the kernel is answering now (process-wide: every explorer's redraws)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting = 0  # foreground callers waiting for the lock
+        self._answering = 0
         self._condition = threading.Condition()
 
-    def acquire(self, timeout: float = -1) -> bool:
-        """Take the lock in the foreground (as ``threading.Lock.acquire``)."""
-        with self.waiting():
-            return self._lock.acquire(timeout=timeout)
-
-    def release(self) -> None:
-        self._lock.release()
-        with self._condition:
-            self._condition.notify_all()
-
-    def locked(self) -> bool:
-        return self._lock.locked()
-
-    __enter__ = acquire
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
     @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
-        """Hold background work back while the enclosed code waits (for the lock or a result)."""
+    def answering(self) -> Iterator[None]:
+        """Around the answer to a move: no background computation starts meanwhile."""
         with self._condition:
-            self._waiting += 1
+            self._answering += 1
         try:
             yield
         finally:
             with self._condition:
-                self._waiting -= 1
+                self._answering -= 1
                 self._condition.notify_all()
 
-    @contextlib.contextmanager
-    def background(self) -> Iterator[None]:
-        """Hold the lock for background work, taken only while no foreground caller waits."""
+    def wait_quiet(self) -> None:
+        """Wait until no move is being answered: before each background computation."""
         with self._condition:
-            while not (self._waiting == 0 and self._lock.acquire(blocking=False)):
-                self._condition.wait(timeout=0.05)  # woken by a release or a waiter leaving
-        try:
-            yield
-        finally:
-            self.release()
+            self._condition.wait_for(lambda: self._answering == 0)
+
+
+#: the moves being answered. A background thread starts each computation only when none is, so
+#: an answer waits for at most the one computation in progress and has the cores to itself. A
+#: lock alone would not do that: a thread working through a queue takes it again as soon as it
+#: releases it, and a move waited for the whole queue (measured: lr p90 ≈ 350 ms).
+MOVES = _Moves()
 
 
 class Prefetcher:
     """Calls ``compute(*arguments)`` in a background thread for each wanted argument tuple.
 
     ``compute`` must cache its results (``functools.lru_cache``) and use no global random
-    state. It runs under ``lock`` (if any) taken for background work; a redraw that computes
-    takes the same lock in the foreground, so it waits for at most the one computation in
-    progress.
+    state. It runs under ``lock`` (if any), taken anew for each computation and only while no
+    move is being answered (:data:`MOVES`); a redraw that computes takes the same lock, so it
+    waits for at most the one computation in progress.
     """
 
-    def __init__(self, compute: Callable[..., Any], lock: ForegroundFirst | None, name: str) -> None:
+    def __init__(self, compute: Callable[..., Any], lock: threading.Lock | None, name: str) -> None:
         self.compute, self.lock = compute, lock
         self._wanted: list[tuple] = []
         self._busy = False
@@ -109,7 +87,8 @@ class Prefetcher:
                 self._condition.wait_for(lambda: self._wanted)
                 arguments, self._busy = self._wanted.pop(0), True
             try:
-                with self.lock.background() if self.lock is not None else contextlib.nullcontext():
+                MOVES.wait_quiet()
+                with self.lock if self.lock is not None else contextlib.nullcontext():
                     self.compute(*arguments)
             except Exception:  # noqa: BLE001 - the same call fails again, visibly, when it is drawn
                 pass
@@ -148,7 +127,7 @@ class RenderAhead:
     def __init__(self, render: Callable[[dict[str, Any]], bytes], controls: dict[str, Any],
                  name: str) -> None:
         self.render, self.controls = render, controls
-        self.lock = ForegroundFirst()
+        self.lock = threading.Lock()
         self._rendered: OrderedDict[tuple, bytes] = OrderedDict()
         self._rendered_lock = threading.Lock()  # the dict only, never held while rendering
         self._prefetcher = Prefetcher(self._render_ahead, None, name=f"nnlab-{name}-ahead")
@@ -185,7 +164,8 @@ class RenderAhead:
             return
         if self.prepare is not None and not self.prepare(values):
             return
-        with self.lock.background():
+        MOVES.wait_quiet()
+        with self.lock:
             if self._kept(key) is None:
                 self._keep(key, self.render(values))
 

@@ -29,7 +29,7 @@ from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
 from nnlab.widgets.live import View
-from nnlab.widgets.prefetch import ForegroundFirst, Prefetcher
+from nnlab.widgets.prefetch import MOVES, Prefetcher
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,12 +87,11 @@ def _initial_model() -> Any:
     return make_mlp(data.input_dim, HIDDEN_DIMS, data.num_classes, seed=SEED)
 
 
-#: held while a run trains: a redraw and the background threads never train at the same time,
-#: and background threads start no run while a redraw waits
-_TRAINING = ForegroundFirst()
+#: held while a run trains: a redraw and the background threads never train at the same time
+_TRAINING = threading.Lock()
 
 
-#: the settings draws wait for: a run training in the background for any other gives way
+#: the runs draws wait for: a run training in the background for one of them goes on
 _AWAITED: list[tuple[float, float, int]] = []
 
 #: ``setting``: the run this thread trains as background work (None in the foreground)
@@ -113,14 +112,12 @@ def _give_way(module: Any, inputs: Any) -> None:
 @contextlib.contextmanager
 def _trained_or_training(setting: tuple[float, float, int]) -> Iterator[None]:
     """Wait until ``setting``'s run is trained (by a background thread) or the lock to train it
-    is free (then hold it): a draw never waits for a run it does not need. Meanwhile no
-    background thread starts another run, and one training another run stops."""
+    is free (then hold it): a draw never waits for a run it does not need."""
     acquired = False
     _AWAITED.append(setting)
     try:
-        with _TRAINING.waiting():
-            while setting not in _TRAINED and not acquired:
-                acquired = _TRAINING.acquire(timeout=0.01)
+        while setting not in _TRAINED and not acquired:
+            acquired = _TRAINING.acquire(timeout=0.01)
     finally:
         _AWAITED.remove(setting)
     try:
@@ -131,14 +128,15 @@ def _trained_or_training(setting: tuple[float, float, int]) -> Iterator[None]:
 
 
 def _train_in_background(lr: float, weight_decay: float, num_epochs: int) -> bool:
-    """Train a run as background work: it waits while a draw waits, and stops (uncached) when a
-    draw starts waiting for another run. Returns whether the run is trained."""
+    """Train a run as background work: it starts when no move is being answered, and stops
+    (uncached) when a draw waits for another run. Returns whether the run is trained."""
     setting = (lr, weight_decay, num_epochs)
     if setting in _TRAINED:
         return True
     _BACKGROUND.setting = setting
     try:
-        with _TRAINING.background():
+        MOVES.wait_quiet()
+        with _TRAINING:
             explorer_run(*setting)
         return True
     except _GaveWay:
