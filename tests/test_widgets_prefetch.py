@@ -167,10 +167,11 @@ def test_a_move_waits_for_the_computation_in_progress_not_for_the_queue() -> Non
     lock, done = threading.Lock(), []
 
     def compute(number: int) -> None:
-        time.sleep(0.1)
-        done.append(number)
+        with lock:
+            time.sleep(0.1)
+            done.append(number)
 
-    prefetcher = Prefetcher(compute, lock, name="test-foreground")
+    prefetcher = Prefetcher(compute, name="test-foreground")
     prefetcher.want([(number,) for number in range(5)])
     time.sleep(0.03)  # the first computation is under way
     with MOVES.answering(), lock:
@@ -197,7 +198,7 @@ def test_rendering_ahead_prepares_outside_the_figure_lock() -> None:
 def test_no_background_computation_starts_while_a_move_is_answered() -> None:
     """Not even one that needs no lock: the answer has the cores to itself."""
     started = threading.Event()
-    prefetcher = Prefetcher(lambda: started.set(), None, name="test-quiet")
+    prefetcher = Prefetcher(lambda: started.set(), name="test-quiet")
     with MOVES.answering():
         prefetcher.want([()])
         assert not started.wait(timeout=0.3)

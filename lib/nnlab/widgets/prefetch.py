@@ -58,13 +58,13 @@ class Prefetcher:
     """Calls ``compute(*arguments)`` in a background thread for each wanted argument tuple.
 
     ``compute`` must cache its results (``functools.lru_cache``) and use no global random
-    state. It runs under ``lock`` (if any), taken anew for each computation and only while no
-    move is being answered (:data:`MOVES`); a redraw that computes takes the same lock, so it
-    waits for at most the one computation in progress.
+    state. Each computation starts only while no move is being answered (:data:`MOVES`); one
+    that shares a lock with redraws takes it itself, so a redraw waits for at most the one
+    computation in progress.
     """
 
-    def __init__(self, compute: Callable[..., Any], lock: threading.Lock | None, name: str) -> None:
-        self.compute, self.lock = compute, lock
+    def __init__(self, compute: Callable[..., Any], name: str) -> None:
+        self.compute = compute
         self._wanted: list[tuple] = []
         self._busy = False
         self._condition = threading.Condition()
@@ -88,8 +88,7 @@ class Prefetcher:
                 arguments, self._busy = self._wanted.pop(0), True
             try:
                 MOVES.wait_quiet()
-                with self.lock if self.lock is not None else contextlib.nullcontext():
-                    self.compute(*arguments)
+                self.compute(*arguments)
             except Exception:  # noqa: BLE001 - the same call fails again, visibly, when it is drawn
                 pass
             finally:
@@ -130,7 +129,7 @@ class RenderAhead:
         self.lock = threading.Lock()
         self._rendered: OrderedDict[tuple, bytes] = OrderedDict()
         self._rendered_lock = threading.Lock()  # the dict only, never held while rendering
-        self._prefetcher = Prefetcher(self._render_ahead, None, name=f"nnlab-{name}-ahead")
+        self._prefetcher = Prefetcher(self._render_ahead, name=f"nnlab-{name}-ahead")
 
     def png(self, values: dict[str, Any]) -> bytes:
         """The PNG of these values: rendered ahead, or rendered now."""
@@ -164,7 +163,7 @@ class RenderAhead:
             return
         if self.prepare is not None and not self.prepare(values):
             return
-        MOVES.wait_quiet()
+        MOVES.wait_quiet()  # again: a move may have come while preparing
         with self.lock:
             if self._kept(key) is None:
                 self._keep(key, self.render(values))

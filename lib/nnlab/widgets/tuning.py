@@ -29,7 +29,7 @@ from nnlab.i18n import Text
 from nnlab.training import Features, History, load_features, make_mlp, train
 from nnlab.widgets import Explorer, Slider, explorer
 from nnlab.widgets.live import View
-from nnlab.widgets.prefetch import MOVES, Prefetcher
+from nnlab.widgets.prefetch import Prefetcher
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -128,14 +128,14 @@ def _trained_or_training(setting: tuple[float, float, int]) -> Iterator[None]:
 
 
 def _train_in_background(lr: float, weight_decay: float, num_epochs: int) -> bool:
-    """Train a run as background work: it starts when no move is being answered, and stops
-    (uncached) when a draw waits for another run. Returns whether the run is trained."""
+    """Train a run as background work (in a :class:`Prefetcher`'s thread, which starts it only
+    while no move is being answered): it stops (uncached) when a draw waits for another run.
+    Returns whether the run is trained."""
     setting = (lr, weight_decay, num_epochs)
     if setting in _TRAINED:
         return True
     _BACKGROUND.setting = setting
     try:
-        MOVES.wait_quiet()
         with _TRAINING:
             explorer_run(*setting)
         return True
@@ -159,7 +159,7 @@ def _prefetcher() -> Prefetcher:
     ≈ 160 ms). Training uses no global random state (the initialization is copied, the batch
     order has its own generator).
     """
-    return Prefetcher(_train_in_background, None, name="nnlab-lr-prefetch")
+    return Prefetcher(_train_in_background, name="nnlab-lr-prefetch")
 
 
 def _neighbours(lr: float, weight_decay: float, num_epochs: int, previous_lr: float
